@@ -1,0 +1,172 @@
+//! The event loop: kernel events in, supervisor actions out. Decides nothing itself.
+
+use super::events::{Events, Received};
+use super::reaper::reap_all;
+use super::shutdown::{self, Scope};
+use super::signals::SignalState;
+use super::spawn::{Spawned, spawn};
+use super::{getpid, last_error, write_stderr};
+use crate::config::{Config, Grace};
+use crate::report::Proc;
+use crate::signal::Signal;
+use crate::supervisor::{Action, Event, KillReason, Supervisor, Target};
+use std::io;
+use std::time::Instant;
+
+/// Runs the command under supervision and returns pidone's exit code.
+pub fn run(config: &Config) -> i32 {
+    match supervise(config) {
+        Ok(code) => code,
+        Err(err) => {
+            write_stderr(format!("pidone: {err}\n").as_bytes());
+            1
+        }
+    }
+}
+
+fn context(what: &'static str) -> impl FnOnce(io::Error) -> io::Error {
+    move |err| io::Error::new(err.kind(), format!("{what}: {err}"))
+}
+
+fn supervise(config: &Config) -> io::Result<i32> {
+    let pid1 = getpid() == 1;
+    let (signals, signalfd) = SignalState::take_over().map_err(context("cannot take over signals"))?;
+
+    if let Some(sig) = config.parent_death_signal {
+        // SAFETY: plain prctl with a valid signal number.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig.raw() as libc::c_ulong) } != 0 {
+            return Err(context("cannot set the parent-death signal")(last_error()));
+        }
+    }
+    // Not PID 1: become the subreaper so orphans come to us, with or without -s.
+    // SAFETY: plain prctl.
+    if !pid1 && unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) } != 0 {
+        log::warn!(
+            "pidone is not running as PID 1 and could not register as a child subreaper ({}); zombie \
+             processes will not be re-parented to pidone, so zombie reaping won't work; run pidone as PID 1",
+            last_error()
+        );
+    }
+
+    let child = spawn(&config.command, &signals).map_err(context("cannot start the command"))?;
+    // Keep no mount busy; the child already has its own working directory.
+    // SAFETY: a NUL-terminated literal.
+    if unsafe { libc::chdir(c"/".as_ptr()) } != 0 {
+        log::debug!("chdir / failed: {}", last_error());
+    }
+
+    let mut sup = Supervisor::new(config, child.pid);
+    if let Some(failure) = child.failure {
+        write_stderr(format!("pidone: {}\n", failure.message(&config.command[0])).as_bytes());
+        sup.on(Event::ExecFailed, Instant::now());
+    }
+    let scope = Scope {
+        pid1,
+        main_pgid: child.pid,
+    };
+    let events = Events::new(signalfd);
+    let me = getpid() as u32;
+
+    loop {
+        let deadline = sup.deadline();
+        let received = events
+            .wait(deadline)
+            .map_err(context("waiting for events failed"))?;
+        let now = Instant::now();
+        let mut actions = Vec::new();
+        if deadline.is_some_and(|d| now >= d) {
+            actions.extend(sup.on(Event::Timer, now));
+        }
+        let mut chld = false;
+        for Received { sig, sender_pid, .. } in received {
+            if sig == Signal::CHLD {
+                chld = true;
+            } else if sender_pid == me {
+                // Raised by pidone's own syscalls (SIGPIPE, SIGXFSZ on a write), not a request.
+                log::debug!("ignoring {sig} raised by pidone itself");
+            } else {
+                log::debug!("received {sig} from pid {sender_pid}");
+                actions.extend(sup.on(Event::Signal(sig), now));
+            }
+        }
+        if chld {
+            let reaped = reap_all();
+            for (pid, status) in reaped.children {
+                actions.extend(sup.on(Event::Reaped { pid, status }, now));
+            }
+            actions.extend(sup.on(
+                Event::ReapDone {
+                    children_left: reaped.children_left,
+                },
+                now,
+            ));
+        }
+        for action in actions {
+            if let Some(code) = carry_out(action, &mut sup, &child, &scope, config) {
+                return Ok(code);
+            }
+        }
+    }
+}
+
+/// Performs one action; returns the exit code once it is time to exit.
+fn carry_out(
+    action: Action,
+    sup: &mut Supervisor,
+    child: &Spawned,
+    scope: &Scope,
+    config: &Config,
+) -> Option<i32> {
+    match action {
+        Action::Deliver {
+            sig,
+            to: Target::Child,
+        } => {
+            log::debug!("forwarding {sig} to {}", child.pid);
+            match &child.pidfd {
+                Some(fd) => shutdown::send_pidfd(fd, sig),
+                None => shutdown::send_raw(child.pid, sig),
+            };
+        }
+        Action::Deliver {
+            sig,
+            to: Target::Group,
+        } => {
+            log::debug!("forwarding {sig} to process group {}", child.pid);
+            shutdown::send_raw(-child.pid, sig);
+        }
+        Action::TerminateRemaining => {
+            let procs = shutdown::terminate_remaining(scope);
+            if !procs.is_empty() {
+                log::info!("main process exited; sent SIGTERM to {}", describe(&procs));
+            }
+            sup.record_terminated(procs);
+        }
+        Action::KillRemaining(reason) => {
+            let why = match (reason, config.grace) {
+                (KillReason::GraceExpired, Grace::After(g)) => format!("grace period of {g:?} expired"),
+                (KillReason::GraceExpired, Grace::Never) => "grace period expired".to_owned(),
+                (KillReason::CleanupExpired, _) => "cleanup grace expired".to_owned(),
+                (KillReason::StopDuringCleanup, _) => "stop signal during cleanup".to_owned(),
+            };
+            let procs = shutdown::kill_remaining(scope, &mut |batch| {
+                log::warn!("{why}; sending SIGKILL to {}", describe(batch));
+            });
+            sup.record_killed(procs);
+        }
+        Action::Exit(report) => {
+            if let Some(line) = report.render(config.report) {
+                write_stderr(format!("{line}\n").as_bytes());
+            }
+            return Some(report.exit_code);
+        }
+    }
+    None
+}
+
+/// "2 processes: 12 (app), 13 (worker)"
+fn describe(procs: &[Proc]) -> String {
+    let names: Vec<String> = procs.iter().map(|p| format!("{} ({})", p.pid, p.comm)).collect();
+    let noun = if procs.len() == 1 { "process" } else { "processes" };
+    format!("{} {noun}: {}", procs.len(), names.join(", "))
+}

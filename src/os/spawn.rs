@@ -1,0 +1,177 @@
+//! Starting the command (SPEC §2.5–§2.7): fork, child set-up, exec, and the exec-error pipe.
+
+use super::signals::SignalState;
+use super::{errno_text, last_error, retry_eintr};
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+/// The main child, once forked.
+pub struct Spawned {
+    pub pid: i32,
+    /// A pidfd for the child, where the kernel supports it: signals through it can not hit a
+    /// recycled pid.
+    pub pidfd: Option<OwnedFd>,
+    /// Set when the child could not exec; it has then exited with [`SpawnFailure::exit_code`].
+    pub failure: Option<SpawnFailure>,
+}
+
+/// Which step of the child's set-up failed, and the errno.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnFailure {
+    Exec(i32),
+    Terminal(i32),
+    Signals(i32),
+}
+
+impl SpawnFailure {
+    /// 127 when not found, 126 when not executable, 1 otherwise (SPEC §2.7, as shells do).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            SpawnFailure::Exec(libc::ENOENT) => 127,
+            SpawnFailure::Exec(libc::EACCES | libc::ENOEXEC) => 126,
+            _ => 1,
+        }
+    }
+
+    fn encode(self) -> [u8; 5] {
+        let (tag, errno) = match self {
+            SpawnFailure::Exec(e) => (b'e', e),
+            SpawnFailure::Terminal(e) => (b't', e),
+            SpawnFailure::Signals(e) => (b's', e),
+        };
+        let mut out = [tag, 0, 0, 0, 0];
+        out[1..].copy_from_slice(&errno.to_ne_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Option<SpawnFailure> {
+        let errno = i32::from_ne_bytes(bytes.get(1..5)?.try_into().ok()?);
+        match bytes.first()? {
+            b'e' => Some(SpawnFailure::Exec(errno)),
+            b't' => Some(SpawnFailure::Terminal(errno)),
+            b's' => Some(SpawnFailure::Signals(errno)),
+            _ => None,
+        }
+    }
+
+    /// The one-line message for stderr.
+    pub fn message(self, command: &OsString) -> String {
+        let name = command.to_string_lossy();
+        match self {
+            SpawnFailure::Exec(e) => format!("cannot run '{name}': {}", errno_text(e)),
+            SpawnFailure::Terminal(e) => {
+                format!("cannot give the terminal to '{name}': {}", errno_text(e))
+            }
+            SpawnFailure::Signals(e) => {
+                format!("cannot restore signal settings for '{name}': {}", errno_text(e))
+            }
+        }
+    }
+}
+
+fn to_cstrings(command: &[OsString]) -> io::Result<Vec<CString>> {
+    command
+        .iter()
+        .map(|arg| {
+            CString::new(arg.as_bytes())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "an argument contains a NUL byte"))
+        })
+        .collect()
+}
+
+fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid array of two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(last_error());
+    }
+    // SAFETY: the kernel returned two fresh descriptors that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Forks and execs `command`. Errors are pidone's own (fork, pipe); an exec failure comes
+/// back as `Spawned::failure` after the child has exited with its code.
+pub fn spawn(command: &[OsString], signals: &SignalState) -> io::Result<Spawned> {
+    // Everything the child needs is prepared before fork: it must not allocate.
+    let args = to_cstrings(command)?;
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let (err_read, err_write) = pipe_cloexec()?;
+
+    // SAFETY: pidone is single-threaded, and the child only makes async-signal-safe calls
+    // before exec or _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(last_error());
+    }
+    if pid == 0 {
+        let failure = child_setup(signals, &argv);
+        let bytes = failure.encode();
+        // SAFETY: writing a stack buffer to our pipe, then leaving without running destructors.
+        unsafe {
+            libc::write(err_write.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
+            libc::_exit(failure.exit_code());
+        }
+    }
+
+    // Also from the parent, so a signal to the group can not race the child's own setpgid.
+    // EACCES (already exec'd) and ESRCH are fine: the child did it itself.
+    // SAFETY: plain syscall on our child.
+    unsafe { libc::setpgid(pid, pid) };
+    // SAFETY: plain syscall; returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let pidfd = if pidfd >= 0 {
+        // SAFETY: a fresh descriptor owned by nobody else (pidfds are always close-on-exec).
+        Some(unsafe { OwnedFd::from_raw_fd(pidfd as i32) })
+    } else {
+        log::debug!("pidfd_open failed ({}); signalling by pid", last_error());
+        None
+    };
+    drop(err_write);
+    let failure = read_failure(&err_read)?;
+    Ok(Spawned { pid, pidfd, failure })
+}
+
+/// Reads the child's report: nothing (EOF at exec) means success.
+fn read_failure(fd: &OwnedFd) -> io::Result<Option<SpawnFailure>> {
+    let mut buf = [0u8; 5];
+    let mut len = 0;
+    while len < buf.len() {
+        // SAFETY: reading into the unfilled tail of a stack buffer.
+        let n = retry_eintr(|| unsafe {
+            libc::read(fd.as_raw_fd(), buf[len..].as_mut_ptr().cast(), buf.len() - len)
+        })?;
+        if n == 0 {
+            break;
+        }
+        len += n as usize;
+    }
+    Ok(if len == 0 {
+        None
+    } else {
+        SpawnFailure::decode(&buf[..len])
+    })
+}
+
+/// The child's side: own process group, the terminal, original signals, exec.
+/// Returns only on failure.
+fn child_setup(signals: &SignalState, argv: &[*const libc::c_char]) -> SpawnFailure {
+    // SAFETY (whole function): async-signal-safe syscalls on our own process.
+    unsafe {
+        libc::setpgid(0, 0);
+        if libc::isatty(libc::STDIN_FILENO) == 1 && libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp()) != 0
+        {
+            let errno = *libc::__errno_location();
+            if errno != libc::ENOTTY && errno != libc::ENXIO {
+                return SpawnFailure::Terminal(errno);
+            }
+        }
+        if let Err(e) = signals.restore_in_child() {
+            return SpawnFailure::Signals(e.raw_os_error().unwrap_or(libc::EINVAL));
+        }
+        libc::execvp(argv[0], argv.as_ptr());
+        SpawnFailure::Exec(*libc::__errno_location())
+    }
+}

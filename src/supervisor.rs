@@ -1,0 +1,679 @@
+//! The supervisor: every decision pidone makes, as a state machine without syscalls.
+//!
+//! It is fed [`Event`]s (a signal arrived, a child was reaped, the deadline passed) with the
+//! time they were seen, and answers with [`Action`]s for the OS layer to carry out. It never
+//! reads the clock or touches a process itself, so unit tests drive every rule of SPEC §3–§5.
+//!
+//! Phases follow the spec: `Running → (StopHeld →) Stopping → Killing` while the main child
+//! lives, `Cleaning` once it has exited and others remain, then `Done`.
+
+use crate::config::{Config, Grace};
+use crate::report::{Cause, ExitReport, Proc};
+use crate::signal::{RewriteTarget, Signal};
+use std::time::Instant;
+
+/// How a child ended, as `waitpid` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildStatus {
+    Exited(i32),
+    Signaled(Signal),
+}
+
+impl ChildStatus {
+    /// The shell convention: the exit code, or 128 + the signal number.
+    pub fn code(self) -> i32 {
+        match self {
+            ChildStatus::Exited(code) => code,
+            ChildStatus::Signaled(sig) => 128 + sig.raw(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A signal pidone received (SIGCHLD is turned into `Reaped`/`ReapDone` by the OS layer).
+    Signal(Signal),
+    /// A child was reaped.
+    Reaped { pid: i32, status: ChildStatus },
+    /// A reaping pass ended; `children_left` is false once `waitpid` says ECHILD.
+    ReapDone { children_left: bool },
+    /// The instant given by [`Supervisor::deadline`] has passed.
+    Timer,
+    /// The command could not be executed; its exit status still arrives as `Reaped`.
+    ExecFailed,
+}
+
+/// Where a forwarded signal goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The main child (through its pidfd).
+    Child,
+    /// The main child's process group (`-g`).
+    Group,
+}
+
+/// Why every remaining process is being SIGKILLed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KillReason {
+    /// The grace after a stop signal ran out while the main child was still running.
+    GraceExpired,
+    /// The cleanup grace after the main child exited ran out.
+    CleanupExpired,
+    /// A stop signal arrived during the cleanup.
+    StopDuringCleanup,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send a signal to the main child or its group.
+    Deliver { sig: Signal, to: Target },
+    /// SIGTERM (then SIGCONT, so stopped ones see it) to every remaining descendant.
+    TerminateRemaining,
+    /// SIGKILL to every remaining descendant.
+    KillRemaining(KillReason),
+    /// Everything is reaped: report and exit.
+    Exit(ExitReport),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// A stop signal is held back by `--stop-delay` until `deliver_at`.
+    StopHeld {
+        sig: Signal,
+        deliver_at: Instant,
+    },
+    /// The stop signal was delivered; `deadline` is the end of the grace (None: no grace limit).
+    Stopping {
+        deadline: Option<Instant>,
+    },
+    /// The grace expired and everything got SIGKILL; waiting to reap it all.
+    Killing,
+    /// The main child is gone and others remain; they get SIGKILL at `deadline` (None once sent).
+    Cleaning {
+        deadline: Option<Instant>,
+    },
+    Done,
+}
+
+pub struct Supervisor {
+    main_pid: i32,
+    config: Config,
+
+    phase: Phase,
+    main_status: Option<ChildStatus>,
+    first_stop: Option<(Signal, Instant)>,
+    stopped_before_exit: bool,
+    grace_deadline: Option<Instant>,
+    grace_expired: bool,
+    exec_failed: bool,
+    reaped_others: u64,
+    terminated: Vec<Proc>,
+    killed: Vec<Proc>,
+}
+
+impl Supervisor {
+    pub fn new(config: &Config, main_pid: i32) -> Supervisor {
+        Supervisor {
+            main_pid,
+            config: config.clone(),
+            phase: Phase::Running,
+            main_status: None,
+            first_stop: None,
+            stopped_before_exit: false,
+            grace_deadline: None,
+            grace_expired: false,
+            exec_failed: false,
+            reaped_others: 0,
+            terminated: Vec::new(),
+            killed: Vec::new(),
+        }
+    }
+
+    /// When the next [`Event::Timer`] is due, if any: the OS layer sleeps until then at most.
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::StopHeld { deliver_at, .. } => Some(deliver_at),
+            Phase::Stopping { deadline } | Phase::Cleaning { deadline } => deadline,
+            Phase::Running | Phase::Killing | Phase::Done => None,
+        }
+    }
+
+    /// Whether the main child has been reaped (signals are no longer forwarded to it).
+    pub fn main_exited(&self) -> bool {
+        self.main_status.is_some()
+    }
+
+    /// Records the processes the OS layer sent SIGTERM to, for the report.
+    pub fn record_terminated(&mut self, procs: Vec<Proc>) {
+        self.terminated.extend(procs);
+    }
+
+    /// Records the processes the OS layer sent SIGKILL to, for the report.
+    pub fn record_killed(&mut self, procs: Vec<Proc>) {
+        self.killed.extend(procs);
+    }
+
+    pub fn on(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        match event {
+            Event::Signal(sig) => self.on_signal(sig, now),
+            Event::Reaped { pid, status } => {
+                if pid == self.main_pid {
+                    log::debug!("main child {pid} ended: {status:?}");
+                    self.main_status = Some(status);
+                } else {
+                    self.reaped_others += 1;
+                    if self.config.warn_on_reap {
+                        log::warn!("reaped zombie process {pid} ({status:?})");
+                    } else {
+                        log::debug!("reaped zombie process {pid} ({status:?})");
+                    }
+                }
+                Vec::new()
+            }
+            Event::ReapDone { children_left } => self.on_reap_done(children_left, now),
+            Event::Timer => self.on_timer(now),
+            Event::ExecFailed => {
+                self.exec_failed = true;
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_signal(&mut self, sig: Signal, now: Instant) -> Vec<Action> {
+        let is_stop = self.config.stop_signals.contains(sig);
+        if is_stop && self.first_stop.is_none() {
+            self.first_stop = Some((sig, now));
+        }
+        match self.phase {
+            Phase::Running if is_stop => {
+                self.stopped_before_exit = true;
+                if self.config.stop_delay.is_zero() {
+                    self.begin_stop(sig, now)
+                } else {
+                    log::info!("holding {sig} for {:?} (--stop-delay)", self.config.stop_delay);
+                    self.phase = Phase::StopHeld {
+                        sig,
+                        deliver_at: now + self.config.stop_delay,
+                    };
+                    Vec::new()
+                }
+            }
+            Phase::StopHeld { sig: held, .. } if is_stop => {
+                // A second stop signal means "now": deliver the held one, then this one.
+                let mut actions = self.begin_stop(held, now);
+                if matches!(self.phase, Phase::Stopping { .. }) {
+                    actions.extend(self.forward(sig));
+                }
+                actions
+            }
+            Phase::Running | Phase::StopHeld { .. } | Phase::Stopping { .. } => self.forward(sig),
+            Phase::Cleaning { deadline: Some(_) } if is_stop => {
+                self.phase = Phase::Cleaning { deadline: None };
+                vec![Action::KillRemaining(KillReason::StopDuringCleanup)]
+            }
+            Phase::Killing | Phase::Cleaning { .. } | Phase::Done => Vec::new(),
+        }
+    }
+
+    /// Delivers the stop signal and starts the grace.
+    fn begin_stop(&mut self, sig: Signal, now: Instant) -> Vec<Action> {
+        match self.config.grace {
+            Grace::After(grace) if grace.is_zero() => {
+                self.grace_expired = true;
+                self.phase = Phase::Killing;
+                vec![Action::KillRemaining(KillReason::GraceExpired)]
+            }
+            Grace::After(grace) => {
+                let deadline = now + grace;
+                self.grace_deadline = Some(deadline);
+                self.phase = Phase::Stopping {
+                    deadline: Some(deadline),
+                };
+                self.forward(sig)
+            }
+            Grace::Never => {
+                self.phase = Phase::Stopping { deadline: None };
+                self.forward(sig)
+            }
+        }
+    }
+
+    fn target(&self) -> Target {
+        if self.config.kill_process_group {
+            Target::Group
+        } else {
+            Target::Child
+        }
+    }
+
+    fn forward(&self, sig: Signal) -> Vec<Action> {
+        match self.config.rewrite.apply(sig) {
+            RewriteTarget::Deliver(sig) => vec![Action::Deliver {
+                sig,
+                to: self.target(),
+            }],
+            RewriteTarget::Drop => {
+                log::debug!("dropping {sig} (--rewrite)");
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_reap_done(&mut self, children_left: bool, now: Instant) -> Vec<Action> {
+        if self.main_status.is_none() || self.phase == Phase::Done {
+            return Vec::new();
+        }
+        if !children_left {
+            self.phase = Phase::Done;
+            return vec![Action::Exit(self.report(now))];
+        }
+        match self.phase {
+            Phase::Running | Phase::StopHeld { .. } | Phase::Stopping { .. } => {
+                // The cleanup of a stop never outlasts the stop's own grace.
+                let mut deadline = now + self.config.cleanup_grace;
+                if let Some(grace_deadline) = self.grace_deadline {
+                    deadline = deadline.min(grace_deadline);
+                }
+                if deadline <= now {
+                    self.phase = Phase::Cleaning { deadline: None };
+                    vec![Action::KillRemaining(KillReason::CleanupExpired)]
+                } else {
+                    self.phase = Phase::Cleaning {
+                        deadline: Some(deadline),
+                    };
+                    vec![Action::TerminateRemaining]
+                }
+            }
+            Phase::Killing | Phase::Cleaning { .. } | Phase::Done => Vec::new(),
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant) -> Vec<Action> {
+        match self.phase {
+            Phase::StopHeld { sig, deliver_at } if now >= deliver_at => self.begin_stop(sig, now),
+            Phase::Stopping {
+                deadline: Some(deadline),
+            } if now >= deadline => {
+                self.grace_expired = true;
+                self.phase = Phase::Killing;
+                vec![Action::KillRemaining(KillReason::GraceExpired)]
+            }
+            Phase::Cleaning {
+                deadline: Some(deadline),
+            } if now >= deadline => {
+                self.phase = Phase::Cleaning { deadline: None };
+                vec![Action::KillRemaining(KillReason::CleanupExpired)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn report(&mut self, now: Instant) -> ExitReport {
+        // on_reap_done only reports once the main child's status is known.
+        let child = self.main_status.unwrap_or(ChildStatus::Exited(1));
+        let cause = if self.exec_failed {
+            Cause::ExecFailed
+        } else if self.grace_expired {
+            Cause::GraceExpired
+        } else if self.stopped_before_exit {
+            Cause::StopSignal
+        } else {
+            Cause::Exited
+        };
+        ExitReport {
+            exit_code: self.config.map_exit_code(child.code()),
+            child,
+            cause,
+            stop_signal: self.first_stop.map(|(sig, _)| sig),
+            stop_duration: self.first_stop.map(|(_, at)| now.saturating_duration_since(at)),
+            reaped: self.reaped_others,
+            terminated: std::mem::take(&mut self.terminated),
+            killed: std::mem::take(&mut self.killed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::SignalSet;
+    use std::time::Duration;
+
+    const MAIN: i32 = 100;
+
+    fn sig(name: &str) -> Signal {
+        Signal::parse(name).unwrap()
+    }
+
+    struct Harness {
+        sup: Supervisor,
+        t0: Instant,
+    }
+
+    impl Harness {
+        fn new(config: Config) -> Harness {
+            Harness {
+                sup: Supervisor::new(&config, MAIN),
+                t0: Instant::now(),
+            }
+        }
+
+        fn default() -> Harness {
+            Harness::new(Config::new(vec!["app".into()]))
+        }
+
+        fn at(&self, ms: u64) -> Instant {
+            self.t0 + Duration::from_millis(ms)
+        }
+
+        fn signal(&mut self, ms: u64, name: &str) -> Vec<Action> {
+            let now = self.at(ms);
+            self.sup.on(Event::Signal(sig(name)), now)
+        }
+
+        fn timer(&mut self, ms: u64) -> Vec<Action> {
+            let now = self.at(ms);
+            self.sup.on(Event::Timer, now)
+        }
+
+        /// Reaps the given pids and ends the pass with `children_left`.
+        fn reap(&mut self, ms: u64, reaped: &[(i32, ChildStatus)], children_left: bool) -> Vec<Action> {
+            let now = self.at(ms);
+            let mut actions = Vec::new();
+            for &(pid, status) in reaped {
+                actions.extend(self.sup.on(Event::Reaped { pid, status }, now));
+            }
+            actions.extend(self.sup.on(Event::ReapDone { children_left }, now));
+            actions
+        }
+
+        fn exit_report(actions: Vec<Action>) -> ExitReport {
+            match actions.as_slice() {
+                [Action::Exit(report)] => report.clone(),
+                other => panic!("expected an exit, got {other:?}"),
+            }
+        }
+    }
+
+    fn deliver(name: &str) -> Action {
+        Action::Deliver {
+            sig: sig(name),
+            to: Target::Child,
+        }
+    }
+
+    #[test]
+    fn forwards_ordinary_signals_without_a_deadline() {
+        let mut h = Harness::default();
+        assert_eq!(h.signal(0, "HUP"), vec![deliver("HUP")]);
+        assert_eq!(h.signal(0, "USR1"), vec![deliver("USR1")]);
+        assert_eq!(h.signal(0, "RTMIN+3"), vec![deliver("RTMIN+3")]);
+        assert_eq!(h.sup.deadline(), None);
+    }
+
+    #[test]
+    fn child_exit_with_nothing_left_exits_at_once_with_its_code() {
+        let mut h = Harness::default();
+        let report = Harness::exit_report(h.reap(5, &[(MAIN, ChildStatus::Exited(3))], false));
+        assert_eq!(report.exit_code, 3);
+        assert_eq!(report.cause, Cause::Exited);
+        assert_eq!(report.stop_signal, None);
+        assert_eq!(report.stop_duration, None);
+    }
+
+    #[test]
+    fn killed_child_maps_to_128_plus_signal_then_success_codes() {
+        let mut h = Harness::default();
+        let r = Harness::exit_report(h.reap(0, &[(MAIN, ChildStatus::Signaled(Signal::TERM))], false));
+        assert_eq!(r.exit_code, 143);
+        let mut config = Config::new(vec!["app".into()]);
+        config.success_codes = vec![143];
+        let mut h = Harness::new(config);
+        let r = Harness::exit_report(h.reap(0, &[(MAIN, ChildStatus::Signaled(Signal::TERM))], false));
+        assert_eq!(r.exit_code, 0);
+    }
+
+    #[test]
+    fn stop_signal_is_forwarded_and_arms_the_grace_once() {
+        let mut h = Harness::default();
+        assert_eq!(h.signal(1000, "TERM"), vec![deliver("TERM")]);
+        assert_eq!(h.sup.deadline(), Some(h.at(11_000)));
+        // A second stop signal is forwarded but does not re-arm.
+        assert_eq!(h.signal(5000, "INT"), vec![deliver("INT")]);
+        assert_eq!(h.sup.deadline(), Some(h.at(11_000)));
+        // Early timers do nothing.
+        assert_eq!(h.timer(10_999), vec![]);
+        let r = Harness::exit_report(h.reap(2000, &[(MAIN, ChildStatus::Exited(0))], false));
+        assert_eq!(r.cause, Cause::StopSignal);
+        assert_eq!(r.stop_signal, Some(Signal::TERM));
+        assert_eq!(r.stop_duration, Some(Duration::from_millis(1000)));
+    }
+
+    #[test]
+    fn grace_expiry_kills_everything_and_reports_137() {
+        let mut h = Harness::default();
+        h.signal(0, "TERM");
+        assert_eq!(
+            h.timer(10_000),
+            vec![Action::KillRemaining(KillReason::GraceExpired)]
+        );
+        assert_eq!(h.sup.deadline(), None);
+        // Signals while killing go nowhere.
+        assert_eq!(h.signal(10_001, "TERM"), vec![]);
+        h.sup.record_killed(vec![Proc {
+            pid: MAIN,
+            comm: "app".into(),
+        }]);
+        // Main reaped but another child still dying: wait.
+        assert_eq!(
+            h.reap(10_002, &[(MAIN, ChildStatus::Signaled(Signal::KILL))], true),
+            vec![]
+        );
+        let r = Harness::exit_report(h.reap(10_003, &[(7, ChildStatus::Signaled(Signal::KILL))], false));
+        assert_eq!(r.exit_code, 137);
+        assert_eq!(r.cause, Cause::GraceExpired);
+        assert_eq!(r.reaped, 1);
+        assert_eq!(r.killed.len(), 1);
+        assert_eq!(r.stop_duration, Some(Duration::from_millis(10_003)));
+    }
+
+    #[test]
+    fn grace_zero_escalates_at_once_and_none_never_does() {
+        let mut config = Config::new(vec!["app".into()]);
+        config.grace = Grace::After(Duration::ZERO);
+        let mut h = Harness::new(config.clone());
+        assert_eq!(
+            h.signal(0, "TERM"),
+            vec![Action::KillRemaining(KillReason::GraceExpired)]
+        );
+
+        config.grace = Grace::Never;
+        let mut h = Harness::new(config);
+        assert_eq!(h.signal(0, "TERM"), vec![deliver("TERM")]);
+        assert_eq!(h.sup.deadline(), None);
+        assert_eq!(h.timer(1_000_000_000), vec![]);
+    }
+
+    #[test]
+    fn custom_stop_signals_and_rewrites_decide_on_the_received_signal() {
+        let mut config = Config::new(vec!["app".into()]);
+        config.stop_signals = SignalSet::parse("QUIT").unwrap();
+        config.rewrite.add_rule("QUIT:TERM").unwrap();
+        config.rewrite.add_rule("TERM:USR2").unwrap();
+        config.rewrite.add_rule("HUP:DROP").unwrap();
+        let mut h = Harness::new(config);
+        // TERM is not a stop signal here: forwarded (rewritten), no deadline.
+        assert_eq!(h.signal(0, "TERM"), vec![deliver("USR2")]);
+        assert_eq!(h.sup.deadline(), None);
+        assert_eq!(h.signal(0, "HUP"), vec![]);
+        // QUIT is, and arrives as TERM.
+        assert_eq!(h.signal(0, "QUIT"), vec![deliver("TERM")]);
+        assert!(h.sup.deadline().is_some());
+    }
+
+    #[test]
+    fn a_dropped_stop_signal_still_starts_the_grace() {
+        let mut config = Config::new(vec!["app".into()]);
+        config.rewrite.add_rule("TERM:DROP").unwrap();
+        let mut h = Harness::new(config);
+        assert_eq!(h.signal(0, "TERM"), vec![]);
+        assert_eq!(h.sup.deadline(), Some(h.at(10_000)));
+    }
+
+    #[test]
+    fn process_group_target() {
+        let mut config = Config::new(vec!["app".into()]);
+        config.kill_process_group = true;
+        let mut h = Harness::new(config);
+        assert_eq!(
+            h.signal(0, "TERM"),
+            vec![Action::Deliver {
+                sig: Signal::TERM,
+                to: Target::Group
+            }]
+        );
+    }
+
+    #[test]
+    fn stop_delay_holds_the_stop_signal_but_not_others() {
+        let mut config = Config::new(vec!["app".into()]);
+        config.stop_delay = Duration::from_secs(3);
+        let mut h = Harness::new(config);
+        assert_eq!(h.signal(0, "TERM"), vec![]);
+        assert_eq!(h.sup.deadline(), Some(h.at(3000)));
+        assert_eq!(h.signal(100, "HUP"), vec![deliver("HUP")]);
+        assert_eq!(h.timer(2999), vec![]);
+        assert_eq!(h.timer(3000), vec![deliver("TERM")]);
+        // The grace starts at delivery.
+        assert_eq!(h.sup.deadline(), Some(h.at(13_000)));
+        let r = Harness::exit_report(h.reap(3500, &[(MAIN, ChildStatus::Exited(0))], false));
+        assert_eq!(
+            r.stop_duration,
+            Some(Duration::from_millis(3500)),
+            "measured from receipt"
+        );
+    }
+
+    #[test]
+    fn a_second_stop_signal_during_the_delay_delivers_at_once() {
+        let mut config = Config::new(vec!["app".into()]);
+        config.stop_delay = Duration::from_secs(3);
+        let mut h = Harness::new(config);
+        h.signal(0, "TERM");
+        assert_eq!(h.signal(500, "INT"), vec![deliver("TERM"), deliver("INT")]);
+        assert_eq!(h.sup.deadline(), Some(h.at(10_500)));
+    }
+
+    #[test]
+    fn cleanup_terms_then_kills_leftovers_after_the_child_exits() {
+        let mut h = Harness::default();
+        assert_eq!(
+            h.reap(0, &[(MAIN, ChildStatus::Exited(0))], true),
+            vec![Action::TerminateRemaining]
+        );
+        assert_eq!(h.sup.deadline(), Some(h.at(2000)));
+        // Ordinary signals are not forwarded during the cleanup.
+        assert_eq!(h.signal(10, "HUP"), vec![]);
+        assert_eq!(
+            h.timer(2000),
+            vec![Action::KillRemaining(KillReason::CleanupExpired)]
+        );
+        assert_eq!(h.sup.deadline(), None);
+        h.sup.record_terminated(vec![Proc {
+            pid: 5,
+            comm: "worker".into(),
+        }]);
+        let r = Harness::exit_report(h.reap(2001, &[(5, ChildStatus::Signaled(Signal::KILL))], false));
+        assert_eq!(r.exit_code, 0);
+        assert_eq!(r.cause, Cause::Exited);
+        assert_eq!(r.terminated.len(), 1);
+    }
+
+    #[test]
+    fn cleanup_ends_early_when_leftovers_exit() {
+        let mut h = Harness::default();
+        h.reap(0, &[(MAIN, ChildStatus::Exited(4))], true);
+        let r = Harness::exit_report(h.reap(50, &[(5, ChildStatus::Exited(0))], false));
+        assert_eq!(r.exit_code, 4);
+        assert_eq!(r.reaped, 1);
+    }
+
+    #[test]
+    fn cleanup_grace_zero_kills_at_once() {
+        let mut config = Config::new(vec!["app".into()]);
+        config.cleanup_grace = Duration::ZERO;
+        let mut h = Harness::new(config);
+        assert_eq!(
+            h.reap(0, &[(MAIN, ChildStatus::Exited(0))], true),
+            vec![Action::KillRemaining(KillReason::CleanupExpired)]
+        );
+    }
+
+    #[test]
+    fn a_stop_signal_during_cleanup_kills_at_once_once() {
+        let mut h = Harness::default();
+        h.reap(0, &[(MAIN, ChildStatus::Exited(0))], true);
+        assert_eq!(
+            h.signal(10, "INT"),
+            vec![Action::KillRemaining(KillReason::StopDuringCleanup)]
+        );
+        assert_eq!(h.signal(20, "TERM"), vec![]);
+        let r = Harness::exit_report(h.reap(30, &[(9, ChildStatus::Signaled(Signal::KILL))], false));
+        assert_eq!(r.cause, Cause::Exited, "the child exited before any stop");
+        assert_eq!(r.stop_signal, Some(Signal::INT));
+    }
+
+    #[test]
+    fn cleanup_after_a_stop_never_outlasts_the_grace() {
+        let mut h = Harness::default();
+        h.signal(0, "TERM");
+        // Main exits 9.5 s into a 10 s grace: the 2 s cleanup is cut to 0.5 s.
+        assert_eq!(
+            h.reap(9500, &[(MAIN, ChildStatus::Exited(0))], true),
+            vec![Action::TerminateRemaining]
+        );
+        assert_eq!(h.sup.deadline(), Some(h.at(10_000)));
+        // Exited right at the deadline: no time for TERM, straight to KILL.
+        let mut h = Harness::default();
+        h.signal(0, "TERM");
+        assert_eq!(
+            h.reap(10_000, &[(MAIN, ChildStatus::Exited(0))], true),
+            vec![Action::KillRemaining(KillReason::CleanupExpired)]
+        );
+    }
+
+    #[test]
+    fn exec_failure_is_reported_as_such() {
+        let mut h = Harness::default();
+        h.sup.on(Event::ExecFailed, h.at(0));
+        let r = Harness::exit_report(h.reap(0, &[(MAIN, ChildStatus::Exited(127))], false));
+        assert_eq!(r.exit_code, 127);
+        assert_eq!(r.cause, Cause::ExecFailed);
+    }
+
+    #[test]
+    fn zombies_of_others_are_counted_and_do_not_end_the_run() {
+        let mut h = Harness::default();
+        assert_eq!(
+            h.reap(
+                0,
+                &[(5, ChildStatus::Exited(0)), (6, ChildStatus::Exited(1))],
+                true
+            ),
+            vec![]
+        );
+        assert_eq!(h.reap(0, &[], false), vec![], "no exit before the main child");
+        let r = Harness::exit_report(h.reap(1, &[(MAIN, ChildStatus::Exited(0))], false));
+        assert_eq!(r.reaped, 2);
+    }
+
+    #[test]
+    fn nothing_happens_after_done() {
+        let mut h = Harness::default();
+        Harness::exit_report(h.reap(0, &[(MAIN, ChildStatus::Exited(0))], false));
+        assert_eq!(h.signal(1, "TERM"), vec![]);
+        assert_eq!(h.reap(2, &[], false), vec![]);
+        assert_eq!(h.timer(3), vec![]);
+    }
+}
