@@ -7,16 +7,21 @@ use super::signals::SignalState;
 use super::spawn::{Spawned, spawn};
 use super::{getpid, last_error, write_stderr};
 use crate::config::{Config, Grace};
-use crate::report::Proc;
+use crate::report::{ExitReport, Proc};
 use crate::signal::Signal;
 use crate::supervisor::{Action, Event, KillReason, Supervisor, Target};
 use std::io;
 use std::time::Instant;
 
-/// Runs the command under supervision and returns pidone's exit code.
+/// Runs the command under supervision, prints the report, and returns pidone's exit code.
 pub fn run(config: &Config) -> i32 {
     match supervise(config) {
-        Ok(code) => code,
+        Ok(report) => {
+            if let Some(line) = report.render(config.report) {
+                write_stderr(format!("{line}\n").as_bytes());
+            }
+            report.exit_code
+        }
         Err(err) => {
             write_stderr(format!("pidone: {err}\n").as_bytes());
             1
@@ -28,7 +33,10 @@ fn context(what: &'static str) -> impl FnOnce(io::Error) -> io::Error {
     move |err| io::Error::new(err.kind(), format!("{what}: {err}"))
 }
 
-fn supervise(config: &Config) -> io::Result<i32> {
+/// Runs the command under supervision until everything is reaped, and returns the report
+/// without printing it. Blocks every signal of the calling process for good: meant for a
+/// process that exits afterwards (pidone itself, or the child pidone-check forks).
+pub fn supervise(config: &Config) -> io::Result<ExitReport> {
     let pid1 = getpid() == 1;
     let (signals, signalfd) = SignalState::take_over().map_err(context("cannot take over signals"))?;
 
@@ -102,21 +110,21 @@ fn supervise(config: &Config) -> io::Result<i32> {
             ));
         }
         for action in actions {
-            if let Some(code) = carry_out(action, &mut sup, &child, &scope, config) {
-                return Ok(code);
+            if let Some(report) = carry_out(action, &mut sup, &child, &scope, config) {
+                return Ok(report);
             }
         }
     }
 }
 
-/// Performs one action; returns the exit code once it is time to exit.
+/// Performs one action; returns the report once it is time to exit.
 fn carry_out(
     action: Action,
     sup: &mut Supervisor,
     child: &Spawned,
     scope: &Scope,
     config: &Config,
-) -> Option<i32> {
+) -> Option<ExitReport> {
     match action {
         Action::Deliver {
             sig,
@@ -154,12 +162,7 @@ fn carry_out(
             });
             sup.record_killed(procs);
         }
-        Action::Exit(report) => {
-            if let Some(line) = report.render(config.report) {
-                write_stderr(format!("{line}\n").as_bytes());
-            }
-            return Some(report.exit_code);
-        }
+        Action::Exit(report) => return Some(report),
     }
     None
 }
