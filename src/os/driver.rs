@@ -5,7 +5,7 @@ use super::reaper::reap_all;
 use super::shutdown::{self, Scope};
 use super::signals::SignalState;
 use super::spawn::{Spawned, spawn};
-use super::{getpid, last_error, write_stderr};
+use super::{errno_text, getpid, last_error, write_stderr};
 use crate::config::{Config, Grace};
 use crate::report::{ExitReport, Proc};
 use crate::signal::Signal;
@@ -29,8 +29,12 @@ pub fn run(config: &Config) -> i32 {
     }
 }
 
+/// Prefixes an error with what pidone was doing, in plain words ("... : Too many open files").
 fn context(what: &'static str) -> impl FnOnce(io::Error) -> io::Error {
-    move |err| io::Error::new(err.kind(), format!("{what}: {err}"))
+    move |err| {
+        let reason = err.raw_os_error().map_or_else(|| err.to_string(), errno_text);
+        io::Error::new(err.kind(), format!("{what}: {reason}"))
+    }
 }
 
 /// Runs the command under supervision until everything is reaped, and returns the report
