@@ -1,0 +1,773 @@
+//! Test launcher: runs a command as PID 1 of a fresh PID + mount namespace (or, for the
+//! subreaper tests, as an ordinary process inside one) and returns its exact wait status.
+//!
+//! Why our own launcher: util-linux `unshare --fork` turns "killed by a signal" into exit 1,
+//! and the test harness itself ignores SIGPIPE (Rust's runtime does that), which a plain
+//! `Command` would pass on. Here the child starts with every disposition at default, an
+//! empty signal mask (unless a test asks otherwise), only fds 0/1/2 plus the ones a test passes
+//! on purpose, a minimal environment, and a fresh /proc that shows the new namespace.
+//!
+//! # API
+//! ```ignore
+//! mod support;
+//! use support::*;
+//!
+//! // pidone as PID 1, run to completion (panics with the output if it takes longer than 10 s):
+//! let out = Launch::pidone().args(["--", "true"]).run(Duration::from_secs(10));
+//! assert_eq!(out.status, Status::Exited(0), "{out}");
+//!
+//! // Long-running: spawn, wait for readiness through a file, signal, then wait.
+//! let dir = TempDir::new();
+//! let ready = dir.path().join("ready");
+//! let p = Launch::pidone().arg("--").arg(testkit()).args(["sleep", "--ready"]).arg(&ready).spawn();
+//! wait_for_file(&ready, Duration::from_secs(10));
+//! p.signal(libc::SIGTERM);          // kill(2) from the parent namespace
+//! let out = p.wait_timeout(Duration::from_secs(10));
+//! ```
+//! Builder options (all before `spawn`/`run`):
+//! - `Launch::new(path)` any program; `Launch::pidone()` = the pidone binary under test.
+//! - `.arg(x)`, `.args([..])`, `.argv0("tini")` (what the program sees as argv[0]; PID 1 mode only).
+//! - `.env(k, v)`: the environment is `PATH=<standard>` plus what you add (never the harness's).
+//! - `.ignore_signal(sig)`, `.block_signal(sig)`: start the program with that inherited state.
+//! - `.pass_fd(fd, target)`: the program gets a duplicate of `fd` as `target` (3..=99).
+//! - `.cwd(path)`: start the program in that directory.
+//! - `.not_pid1()`: nested mode (below). `.sibling()` (nested only): see below.
+//!
+//! `Pid1` (the running namespace): `.pid` is the host pid of the namespace's PID 1;
+//! `.signal(sig)` sends it a signal; `.is_running()`; `.wait_timeout(d) -> Outcome` (SIGKILLs the
+//! namespace and panics with the output when `d` passes; the test fails instead of hanging).
+//! Dropping an unwaited `Pid1` SIGKILLs the namespace.
+//!
+//! `Outcome`: `status` (`Status::Exited(code)` / `Status::Signaled(sig)`), `stdout`, `stderr`
+//! (lossy UTF-8 strings), `elapsed` (spawn to exit), and `nested` (nested mode only). Its
+//! `Display` shows everything, for assertion messages.
+//!
+//! # Nested mode (`.not_pid1()`)
+//! PID 1 of the namespace is `testkit init`, a minimal init that runs the program as its child,
+//! forwards every signal it gets (`Pid1::signal`) to it, reaps everything, and when the program
+//! exits reports through a private pipe: the program's exact wait status, the processes still
+//! alive in the namespace at that moment (`NestedReport::leftovers`: what pidone left behind),
+//! and, with `.sibling()`, whether a process that init started *before* the program (so not a
+//! descendant of it) was still alive. The namespace protects the machine: a pidone bug that
+//! called `kill(-1, ...)` as a subreaper would only hit the namespace.
+//!
+//! Helpers: `pidone_bin()`, `example_bin(name)`, `testkit()`, `TempDir`, `wait_for_file`,
+//! `monotonic_ns()` (CLOCK_MONOTONIC, the clock `testkit record` stamps signals with).
+//!
+//! Tests may run in parallel: every launch has its own namespaces, pipes and temp dir.
+#![allow(dead_code)]
+
+use std::ffi::{CString, OsStr, OsString};
+use std::fmt;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The fd `testkit init` writes its report to (high, so it never collides with a test's fd).
+pub const STATUS_FD: i32 = 200;
+const STANDARD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The pidone binary under test.
+pub fn pidone_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_pidone"))
+}
+
+/// An example binary of this package (built by `cargo test`, which builds all examples).
+pub fn example_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test>-<hash> -> target/<profile>/examples/<name>
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test` without --test filters, or `cargo build --examples` first",
+        path.display()
+    );
+    path
+}
+
+/// The multi-tool test helper (examples/testkit.rs).
+pub fn testkit() -> PathBuf {
+    example_bin("testkit")
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (the same clock in every PID namespace).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// A fresh directory under the temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "pidone-test-{}-{}-{}",
+            std::process::id(),
+            n,
+            monotonic_ns()
+        ));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Waits until `path` exists; panics after `timeout`. (Polling a file with a deadline is the
+/// readiness protocol: the program creates the file once it is set up.)
+pub fn wait_for_file(path: &Path, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} did not appear within {timeout:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Like [`wait_for_file`] but returns whether it appeared.
+pub fn file_appears(path: &Path, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !path.exists() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+/// How the program ended, exactly as wait(2) said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl Status {
+    pub fn from_raw(raw: i32) -> Status {
+        if libc::WIFEXITED(raw) {
+            Status::Exited(libc::WEXITSTATUS(raw))
+        } else if libc::WIFSIGNALED(raw) {
+            Status::Signaled(libc::WTERMSIG(raw))
+        } else {
+            panic!("unexpected wait status {raw:#x}")
+        }
+    }
+}
+
+/// A process that was still alive in the namespace when the program exited (nested mode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leftover {
+    pub pid: i32,
+    pub state: String,
+    pub comm: String,
+}
+
+/// What `testkit init` saw (nested mode only).
+#[derive(Clone, Debug, Default)]
+pub struct NestedReport {
+    /// `Some(true)` if the sibling was alive when the program exited; `None` without `.sibling()`.
+    pub sibling_alive: Option<bool>,
+    /// Processes other than init and the sibling that were still there (zombies included).
+    pub leftovers: Vec<Leftover>,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: Status,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    pub nested: Option<NestedReport>,
+}
+
+impl Outcome {
+    /// The exit code; panics (with the output) if the program was killed by a signal.
+    pub fn code(&self) -> i32 {
+        match self.status {
+            Status::Exited(code) => code,
+            Status::Signaled(_) => panic!("expected an exit, got {self}"),
+        }
+    }
+
+    pub fn assert_code(&self, code: i32) {
+        assert_eq!(self.status, Status::Exited(code), "{self}");
+    }
+
+    /// stderr lines that start with `pidone:`.
+    pub fn pidone_lines(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.starts_with("pidone:")).collect()
+    }
+
+    pub fn nested(&self) -> &NestedReport {
+        self.nested.as_ref().expect("not a nested-mode outcome")
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "status {:?} after {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.status, self.elapsed, self.stdout, self.stderr
+        )?;
+        if let Some(n) = &self.nested {
+            write!(
+                f,
+                "--- nested ---\nsibling alive: {:?}\nleftovers: {:?}\n",
+                n.sibling_alive, n.leftovers
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// What to run and with which inherited state.
+pub struct Launch {
+    program: PathBuf,
+    args: Vec<OsString>,
+    argv0: Option<OsString>,
+    env: Vec<(OsString, OsString)>,
+    ignore: Vec<i32>,
+    block: Vec<i32>,
+    pass: Vec<(OwnedFd, i32)>,
+    cwd: Option<PathBuf>,
+    nested: bool,
+    sibling: bool,
+}
+
+impl Launch {
+    pub fn new(program: impl AsRef<Path>) -> Launch {
+        Launch {
+            program: program.as_ref().to_path_buf(),
+            args: Vec::new(),
+            argv0: None,
+            env: vec![("PATH".into(), STANDARD_PATH.into())],
+            ignore: Vec::new(),
+            block: Vec::new(),
+            pass: Vec::new(),
+            cwd: None,
+            nested: false,
+            sibling: false,
+        }
+    }
+
+    pub fn pidone() -> Launch {
+        Launch::new(pidone_bin())
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Launch {
+        self.args.push(arg.as_ref().to_os_string());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Launch {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    pub fn argv0(mut self, argv0: impl AsRef<OsStr>) -> Launch {
+        self.argv0 = Some(argv0.as_ref().to_os_string());
+        self
+    }
+
+    /// Adds (or replaces) an environment variable.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Launch {
+        let key = key.as_ref().to_os_string();
+        self.env.retain(|(k, _)| *k != key);
+        self.env.push((key, value.as_ref().to_os_string()));
+        self
+    }
+
+    pub fn ignore_signal(mut self, sig: i32) -> Launch {
+        self.ignore.push(sig);
+        self
+    }
+
+    pub fn block_signal(mut self, sig: i32) -> Launch {
+        self.block.push(sig);
+        self
+    }
+
+    /// The program gets a copy of `fd` as fd `target` (3..=99), without close-on-exec.
+    pub fn pass_fd(mut self, fd: &impl AsRawFd, target: i32) -> Launch {
+        assert!((3..100).contains(&target), "pass_fd target must be 3..=99");
+        // SAFETY: F_DUPFD_CLOEXEC on a valid fd returns a new fd we own.
+        let dup = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+        assert!(dup >= 0, "dup: {}", std::io::Error::last_os_error());
+        // SAFETY: dup is a fresh fd nobody else owns.
+        self.pass.push((unsafe { OwnedFd::from_raw_fd(dup) }, target));
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl AsRef<Path>) -> Launch {
+        self.cwd = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Run the program as an ordinary process (not PID 1) under `testkit init`.
+    pub fn not_pid1(mut self) -> Launch {
+        self.nested = true;
+        self
+    }
+
+    /// Nested mode: init also starts a process that is not a descendant of the program, and
+    /// reports whether it survived.
+    pub fn sibling(mut self) -> Launch {
+        self.sibling = true;
+        self.nested = true;
+        self
+    }
+
+    pub fn run(self, timeout: Duration) -> Outcome {
+        self.spawn().wait_timeout(timeout)
+    }
+
+    pub fn spawn(self) -> Pid1 {
+        spawn(self)
+    }
+}
+
+fn cstring(bytes: &[u8]) -> CString {
+    CString::new(bytes).expect("NUL byte in an argument")
+}
+
+fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid array of two ints.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: two fresh fds that nothing else owns.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+/// Reads a pipe to EOF on a thread; the result comes back through a channel so the wait can
+/// have a deadline even if something keeps the write end open.
+fn reader(fd: OwnedFd) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut file = std::fs::File::from(fd);
+        let mut buf = Vec::new();
+        let _ = file.read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    rx
+}
+
+/// Everything the child needs, prepared before clone: the child must not allocate (another
+/// test thread may hold the allocator's lock at the moment of the clone).
+struct Prepared {
+    path: CString,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    cwd: Option<CString>,
+    ignore: Vec<i32>,
+    mask: libc::sigset_t,
+    stdio: [RawFd; 3],
+    pass: Vec<(RawFd, i32)>,
+    tmp: Vec<RawFd>,
+    sync_read: Option<RawFd>,
+}
+
+fn spawn(launch: Launch) -> Pid1 {
+    let Launch {
+        program,
+        args,
+        argv0,
+        env,
+        ignore,
+        block,
+        mut pass,
+        cwd,
+        nested,
+        sibling,
+    } = launch;
+
+    // Nested: testkit init [--sibling] -- PROGRAM ARGS...
+    let (exec_path, argv_strings): (PathBuf, Vec<OsString>) = if nested {
+        assert!(argv0.is_none(), "argv0 is only supported in PID 1 mode");
+        let mut v: Vec<OsString> = vec![testkit().into_os_string(), "init".into()];
+        if sibling {
+            v.push("--sibling".into());
+        }
+        v.push("--".into());
+        v.push(program.clone().into_os_string());
+        v.extend(args);
+        (testkit(), v)
+    } else {
+        let mut v = vec![argv0.unwrap_or_else(|| program.clone().into_os_string())];
+        v.extend(args);
+        (program, v)
+    };
+    let path = cstring(exec_path.as_os_str().as_bytes());
+    let arg_c: Vec<CString> = argv_strings.iter().map(|a| cstring(a.as_bytes())).collect();
+    let env_c: Vec<CString> = env
+        .iter()
+        .map(|(k, v)| {
+            let mut kv = k.clone().into_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            cstring(&kv)
+        })
+        .collect();
+    let mut argv: Vec<*const libc::c_char> = arg_c.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = env_c.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let cwd_c = cwd.map(|c| cstring(c.as_os_str().as_bytes()));
+
+    // SAFETY: sigset_t is plain data; sigemptyset initialises it.
+    let mut mask: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: mask is a valid sigset_t.
+    unsafe { libc::sigemptyset(&mut mask) };
+    for &sig in &block {
+        // SAFETY: mask is a valid sigset_t.
+        assert_eq!(unsafe { libc::sigaddset(&mut mask, sig) }, 0, "bad signal {sig}");
+    }
+
+    let (out_r, out_w) = pipe();
+    let (err_r, err_w) = pipe();
+    let devnull = std::fs::File::open("/dev/null").expect("open /dev/null");
+    let status_pipe = nested.then(pipe);
+    if let Some((_, w)) = &status_pipe {
+        // SAFETY: dup of a valid fd; we own the result.
+        let dup = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+        assert!(dup >= 0);
+        // SAFETY: fresh fd.
+        pass.push((unsafe { OwnedFd::from_raw_fd(dup) }, STATUS_FD));
+    }
+
+    // SAFETY: geteuid never fails.
+    let userns = unsafe { libc::geteuid() } != 0;
+    let sync = userns.then(pipe);
+
+    let prepared = Prepared {
+        path,
+        argv,
+        envp,
+        cwd: cwd_c,
+        ignore,
+        mask,
+        stdio: [devnull.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
+        pass: pass.iter().map(|(fd, t)| (fd.as_raw_fd(), *t)).collect(),
+        tmp: vec![-1; pass.len()],
+        sync_read: sync.as_ref().map(|(r, _)| r.as_raw_fd()),
+    };
+
+    let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::SIGCHLD;
+    if userns {
+        flags |= libc::CLONE_NEWUSER;
+    }
+    let start = Instant::now();
+    // SAFETY: raw clone without a new stack has fork semantics; the child only runs
+    // `child_after_clone`, which makes async-signal-safe calls on prepared data and never returns.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if pid == 0 {
+        // SAFETY: we are the freshly cloned child.
+        unsafe { child_after_clone(&prepared) }
+    }
+    assert!(pid > 0, "clone: {}", std::io::Error::last_os_error());
+    let pid = pid as i32;
+
+    if let Some((_, w)) = &sync {
+        // SAFETY: getuid/getgid never fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        std::fs::write(format!("/proc/{pid}/setgroups"), "deny").expect("setgroups");
+        std::fs::write(format!("/proc/{pid}/uid_map"), format!("0 {uid} 1")).expect("uid_map");
+        std::fs::write(format!("/proc/{pid}/gid_map"), format!("0 {gid} 1")).expect("gid_map");
+        // SAFETY: writing one byte from a valid buffer.
+        unsafe { libc::write(w.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+    }
+    // The child's ends: closing ours is what lets the readers see EOF.
+    drop((out_w, err_w, devnull, pass, sync));
+    let status_rx = status_pipe.map(|(r, w)| {
+        drop(w);
+        reader(r)
+    });
+
+    // SAFETY: pidfd_open on our own unreaped child.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    assert!(pidfd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) };
+
+    Pid1 {
+        pid,
+        pidfd,
+        start,
+        stdout: Some(reader(out_r)),
+        stderr: Some(reader(err_r)),
+        status: status_rx,
+        reaped: false,
+    }
+}
+
+/// Runs in the cloned child. Async-signal-safe calls only, on data prepared before the clone.
+unsafe fn child_after_clone(p: &Prepared) -> ! {
+    fn fail(msg: &[u8]) -> ! {
+        // SAFETY: write and _exit are async-signal-safe; msg is a valid buffer.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(250)
+        }
+    }
+    // SAFETY: all pointers below are valid for the life of the process (prepared before clone).
+    unsafe {
+        if let Some(fd) = p.sync_read {
+            let mut byte = 0u8;
+            libc::read(fd, (&mut byte as *mut u8).cast(), 1);
+        }
+        let null = std::ptr::null();
+        if libc::mount(
+            null,
+            c"/".as_ptr(),
+            null,
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ) != 0
+        {
+            fail(b"launcher: cannot make / private\n");
+        }
+        if libc::mount(
+            c"proc".as_ptr(),
+            c"/proc".as_ptr(),
+            c"proc".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            std::ptr::null(),
+        ) != 0
+        {
+            fail(b"launcher: cannot mount /proc\n");
+        }
+        // Move the fds to pass out of the way of their targets, then mark every fd >= 3
+        // close-on-exec (the harness and parallel tests may have others open), then place them.
+        let tmp = p.tmp.as_ptr() as *mut RawFd;
+        for (i, (src, _)) in p.pass.iter().enumerate() {
+            let fd = libc::fcntl(*src, libc::F_DUPFD_CLOEXEC, 512);
+            if fd < 0 {
+                fail(b"launcher: dup failed\n");
+            }
+            *tmp.add(i) = fd;
+        }
+        if libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) != 0 {
+            fail(b"launcher: close_range failed\n");
+        }
+        for (target, src) in p.stdio.iter().enumerate() {
+            if libc::dup2(*src, target as i32) < 0 {
+                fail(b"launcher: dup2 stdio failed\n");
+            }
+        }
+        for (i, (_, target)) in p.pass.iter().enumerate() {
+            if libc::dup2(*tmp.add(i), *target) < 0 {
+                fail(b"launcher: dup2 failed\n");
+            }
+        }
+        // The harness ignores SIGPIPE (and whoever started it may have ignored others, glibc's
+        // reserved 32 and 33 included); an ignored disposition survives exec. Reset them all
+        // with the raw syscall, which, unlike glibc's wrapper, accepts 32 and 33. An all-zero
+        // kernel sigaction is SIG_DFL with no flags and an empty mask.
+        let dfl = [0u64; 4];
+        for sig in 1..=libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    dfl.as_ptr(),
+                    std::ptr::null::<u64>(),
+                    8usize,
+                );
+            }
+        }
+        for &sig in &p.ignore {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+        if libc::sigprocmask(libc::SIG_SETMASK, &p.mask, std::ptr::null_mut()) != 0 {
+            fail(b"launcher: sigprocmask failed\n");
+        }
+        if let Some(dir) = &p.cwd
+            && libc::chdir(dir.as_ptr()) != 0
+        {
+            fail(b"launcher: chdir failed\n");
+        }
+        libc::execve(p.path.as_ptr(), p.argv.as_ptr(), p.envp.as_ptr());
+        fail(b"launcher: execve failed\n")
+    }
+}
+
+/// A running namespace.
+pub struct Pid1 {
+    /// Host pid of the namespace's PID 1 (pidone itself, or `testkit init` in nested mode).
+    pub pid: i32,
+    pidfd: OwnedFd,
+    start: Instant,
+    stdout: Option<mpsc::Receiver<Vec<u8>>>,
+    stderr: Option<mpsc::Receiver<Vec<u8>>>,
+    status: Option<mpsc::Receiver<Vec<u8>>>,
+    reaped: bool,
+}
+
+impl Pid1 {
+    /// kill(2) from the parent namespace. In nested mode, init forwards it to the program.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: plain kill on our own unreaped child (it can not be a recycled pid).
+        let rc = unsafe { libc::kill(self.pid, sig) };
+        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    }
+
+    /// Whether the namespace's PID 1 is still running.
+    pub fn is_running(&self) -> bool {
+        !self.poll_exit(0)
+    }
+
+    fn poll_exit(&self, timeout_ms: i32) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        loop {
+            // SAFETY: one valid pollfd.
+            let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+            if rc >= 0 {
+                return rc > 0;
+            }
+            let err = std::io::Error::last_os_error();
+            assert_eq!(err.raw_os_error(), Some(libc::EINTR), "poll: {err}");
+        }
+    }
+
+    fn reap(&mut self) -> i32 {
+        let mut raw = 0;
+        loop {
+            // SAFETY: waiting for our own child with a valid status pointer.
+            let rc = unsafe { libc::waitpid(self.pid, &mut raw, 0) };
+            if rc == self.pid {
+                self.reaped = true;
+                return raw;
+            }
+            let err = std::io::Error::last_os_error();
+            assert_eq!(err.raw_os_error(), Some(libc::EINTR), "waitpid: {err}");
+        }
+    }
+
+    fn collect(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> String {
+        let bytes = rx
+            .take()
+            .and_then(|rx| rx.recv_timeout(Duration::from_secs(5)).ok())
+            .unwrap_or_else(|| b"<output not closed within 5s>".to_vec());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Waits for the namespace's PID 1 to exit. On timeout: SIGKILL, then panic with the output.
+    pub fn wait_timeout(mut self, timeout: Duration) -> Outcome {
+        let deadline = Instant::now() + timeout;
+        let mut exited = false;
+        while !exited {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            exited = self.poll_exit(left.as_millis().min(i32::MAX as u128) as i32 + 1);
+        }
+        let elapsed = self.start.elapsed();
+        if !exited {
+            // SAFETY: kill on our own unreaped child.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        }
+        let raw = self.reap();
+        let stdout = Self::collect(&mut self.stdout);
+        let stderr = Self::collect(&mut self.stderr);
+        let mut outcome = Outcome {
+            status: Status::from_raw(raw),
+            stdout,
+            stderr,
+            elapsed,
+            nested: None,
+        };
+        if !exited {
+            panic!("timed out after {timeout:?}; killed the namespace\n{outcome}");
+        }
+        if self.status.is_some() {
+            let text = Self::collect(&mut self.status);
+            assert_eq!(
+                outcome.status,
+                Status::Exited(0),
+                "testkit init failed: {text}\n{outcome}"
+            );
+            let (status, nested) = parse_init_report(&text)
+                .unwrap_or_else(|| panic!("bad report from testkit init: {text:?}\n{outcome}"));
+            outcome.status = status;
+            outcome.nested = Some(nested);
+        }
+        outcome
+    }
+}
+
+fn parse_init_report(text: &str) -> Option<(Status, NestedReport)> {
+    let mut status = None;
+    let mut report = NestedReport::default();
+    for line in text.lines() {
+        let mut words = line.splitn(4, ' ');
+        match words.next()? {
+            "status" => status = Some(Status::from_raw(words.next()?.parse().ok()?)),
+            "sibling" => report.sibling_alive = Some(words.next()? == "alive"),
+            "leftover" => report.leftovers.push(Leftover {
+                pid: words.next()?.parse().ok()?,
+                state: words.next()?.to_string(),
+                comm: words.next().unwrap_or("").to_string(),
+            }),
+            _ => return None,
+        }
+    }
+    Some((status?, report))
+}
+
+impl Drop for Pid1 {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // SAFETY: kill and wait on our own unreaped child.
+            unsafe {
+                libc::kill(self.pid, libc::SIGKILL);
+                let mut raw = 0;
+                libc::waitpid(self.pid, &mut raw, 0);
+            }
+        }
+    }
+}
