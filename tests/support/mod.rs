@@ -152,6 +152,51 @@ pub fn wait_for_file(path: &Path, timeout: Duration) {
     }
 }
 
+/// Waits until `cond()` holds; panics with `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The lines `testkit record` wrote: (signal name, CLOCK_MONOTONIC ns when it arrived).
+pub fn records(path: &Path) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let (name, ns) = l.split_once(' ')?;
+            Some((name.to_string(), ns.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Just the signal names `testkit record` wrote, in order.
+pub fn record_names(path: &Path) -> Vec<String> {
+    records(path).into_iter().map(|(n, _)| n).collect()
+}
+
+/// Waits until `testkit record` has logged `name`; returns its arrival time (ns).
+pub fn wait_for_record(path: &Path, name: &str, timeout: Duration) -> u64 {
+    let mut at = 0;
+    wait_until(
+        &format!("{name} in {}", path.display()),
+        timeout,
+        || match records(path).into_iter().find(|(n, _)| n == name) {
+            Some((_, ns)) => {
+                at = ns;
+                true
+            }
+            None => false,
+        },
+    );
+    at
+}
+
 /// Like [`wait_for_file`] but returns whether it appeared.
 pub fn file_appears(path: &Path, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
@@ -203,6 +248,8 @@ pub struct NestedReport {
 #[derive(Debug)]
 pub struct Outcome {
     pub status: Status,
+    /// stdout as bytes (arguments are byte-exact; `stdout` is the lossy text).
+    pub stdout_bytes: Vec<u8>,
     pub stdout: String,
     pub stderr: String,
     pub elapsed: Duration,
@@ -687,12 +734,14 @@ impl Pid1 {
         }
     }
 
-    fn collect(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> String {
-        let bytes = rx
-            .take()
+    fn collect_bytes(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Vec<u8> {
+        rx.take()
             .and_then(|rx| rx.recv_timeout(Duration::from_secs(5)).ok())
-            .unwrap_or_else(|| b"<output not closed within 5s>".to_vec());
-        String::from_utf8_lossy(&bytes).into_owned()
+            .unwrap_or_else(|| b"<output not closed within 5s>".to_vec())
+    }
+
+    fn collect(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> String {
+        String::from_utf8_lossy(&Self::collect_bytes(rx)).into_owned()
     }
 
     /// Waits for the namespace's PID 1 to exit. On timeout: SIGKILL, then panic with the output.
@@ -712,11 +761,12 @@ impl Pid1 {
             unsafe { libc::kill(self.pid, libc::SIGKILL) };
         }
         let raw = self.reap();
-        let stdout = Self::collect(&mut self.stdout);
+        let stdout_bytes = Self::collect_bytes(&mut self.stdout);
         let stderr = Self::collect(&mut self.stderr);
         let mut outcome = Outcome {
             status: Status::from_raw(raw),
-            stdout,
+            stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
+            stdout_bytes,
             stderr,
             elapsed,
             nested: None,
@@ -767,6 +817,195 @@ impl Drop for Pid1 {
                 libc::kill(self.pid, libc::SIGKILL);
                 let mut raw = 0;
                 libc::waitpid(self.pid, &mut raw, 0);
+            }
+        }
+    }
+}
+
+/// A parsed JSON value (a small strict parser, enough for pidone's report lines).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// Parses exactly one JSON value (surrounding whitespace allowed); `None` if invalid.
+    pub fn parse(text: &str) -> Option<Json> {
+        let mut p = JsonParser {
+            s: text.as_bytes(),
+            i: 0,
+        };
+        let v = p.value()?;
+        p.ws();
+        (p.i == p.s.len()).then_some(v)
+    }
+
+    /// A field of an object; panics if absent (tests want to know).
+    pub fn get(&self, key: &str) -> &Json {
+        match self {
+            Json::Obj(fields) => {
+                &fields
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .unwrap_or_else(|| panic!("no field {key} in {self:?}"))
+                    .1
+            }
+            _ => panic!("not an object: {self:?}"),
+        }
+    }
+
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            Json::Obj(fields) => fields.iter().map(|(k, _)| k.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn as_i64(&self) -> i64 {
+        match self {
+            Json::Num(n) if n.fract() == 0.0 => *n as i64,
+            _ => panic!("not an integer: {self:?}"),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Json::Str(s) => s,
+            _ => panic!("not a string: {self:?}"),
+        }
+    }
+
+    pub fn as_array(&self) -> &[Json] {
+        match self {
+            Json::Arr(a) => a,
+            _ => panic!("not an array: {self:?}"),
+        }
+    }
+}
+
+struct JsonParser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, lit: &str) -> bool {
+        if self.s[self.i..].starts_with(lit.as_bytes()) {
+            self.i += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self) -> Option<Json> {
+        self.ws();
+        match *self.s.get(self.i)? {
+            b'n' => self.eat("null").then_some(Json::Null),
+            b't' => self.eat("true").then_some(Json::Bool(true)),
+            b'f' => self.eat("false").then_some(Json::Bool(false)),
+            b'"' => self.string().map(Json::Str),
+            b'[' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.eat("]") {
+                    return Some(Json::Arr(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    self.ws();
+                    if self.eat("]") {
+                        return Some(Json::Arr(items));
+                    }
+                    if !self.eat(",") {
+                        return None;
+                    }
+                }
+            }
+            b'{' => {
+                self.i += 1;
+                let mut fields = Vec::new();
+                self.ws();
+                if self.eat("}") {
+                    return Some(Json::Obj(fields));
+                }
+                loop {
+                    self.ws();
+                    let key = self.string()?;
+                    self.ws();
+                    if !self.eat(":") {
+                        return None;
+                    }
+                    fields.push((key, self.value()?));
+                    self.ws();
+                    if self.eat("}") {
+                        return Some(Json::Obj(fields));
+                    }
+                    if !self.eat(",") {
+                        return None;
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = self.i;
+                while self.i < self.s.len()
+                    && matches!(self.s[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    self.i += 1;
+                }
+                std::str::from_utf8(&self.s[start..self.i])
+                    .ok()?
+                    .parse()
+                    .ok()
+                    .map(Json::Num)
+            }
+            _ => None,
+        }
+    }
+
+    fn string(&mut self) -> Option<String> {
+        if !self.eat("\"") {
+            return None;
+        }
+        let mut out = Vec::new();
+        loop {
+            let c = *self.s.get(self.i)?;
+            self.i += 1;
+            match c {
+                b'"' => return String::from_utf8(out).ok(),
+                b'\\' => {
+                    let e = *self.s.get(self.i)?;
+                    self.i += 1;
+                    match e {
+                        b'"' | b'\\' | b'/' => out.push(e),
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'u' => {
+                            let hex = std::str::from_utf8(self.s.get(self.i..self.i + 4)?).ok()?;
+                            self.i += 4;
+                            let ch = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                            out.extend_from_slice(ch.to_string().as_bytes());
+                        }
+                        _ => return None,
+                    }
+                }
+                0..=0x1f => return None,
+                _ => out.push(c),
             }
         }
     }

@@ -1,0 +1,148 @@
+//! SPEC §2.7 and §5: pidone's exit code is the child's (128+signal when killed), then `-e`
+//! mapping; exec failures give 127/126 with one line on stderr. pidone runs as PID 1.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+use support::*;
+
+const T: Duration = Duration::from_secs(20);
+
+fn run(args: &[&str]) -> Outcome {
+    Launch::pidone().args(args).run(T)
+}
+
+fn testkit_run(pidone_args: &[&str], testkit_args: &[&str]) -> Outcome {
+    Launch::pidone()
+        .args(pidone_args)
+        .arg("--")
+        .arg(testkit())
+        .args(testkit_args)
+        .run(T)
+}
+
+#[test]
+fn exit_code_is_the_childs() {
+    for code in [0, 1, 2, 42, 126, 127, 128, 255] {
+        let out = testkit_run(&[], &["exit", &code.to_string()]);
+        out.assert_code(code);
+        // A plain exit is silent (report auto).
+        assert_eq!(out.stderr, "", "{out}");
+        assert_eq!(out.stdout, "", "{out}");
+    }
+}
+
+#[test]
+fn a_child_killed_by_a_signal_gives_128_plus_the_signal() {
+    for (sig, code) in [
+        ("TERM", 143),
+        ("KILL", 137),
+        ("INT", 130),
+        ("SEGV", 139),
+        ("USR1", 138),
+    ] {
+        let out = testkit_run(&[], &["kill-self", sig]);
+        out.assert_code(code);
+    }
+}
+
+#[test]
+fn dash_e_maps_a_code_to_0() {
+    testkit_run(&["-e", "3"], &["exit", "3"]).assert_code(0);
+    testkit_run(&["-e", "3"], &["exit", "4"]).assert_code(4);
+    testkit_run(&["-e", "3", "-e", "4"], &["exit", "4"]).assert_code(0);
+    testkit_run(&["-e", "0"], &["exit", "0"]).assert_code(0);
+    testkit_run(&["-e", "255"], &["exit", "255"]).assert_code(0);
+}
+
+#[test]
+fn dash_e_applies_after_the_signal_mapping() {
+    testkit_run(&["-e", "143"], &["kill-self", "TERM"]).assert_code(0);
+    testkit_run(&["-e", "143"], &["kill-self", "KILL"]).assert_code(137);
+    testkit_run(&["-e143"], &["kill-self", "TERM"]).assert_code(0);
+}
+
+#[test]
+fn command_not_found_is_127_with_one_line() {
+    let out = run(&["--", "no-such-command-pidone-test"]);
+    out.assert_code(127);
+    assert_eq!(out.stdout, "", "{out}");
+    assert_eq!(
+        out.pidone_lines(),
+        ["pidone: cannot run 'no-such-command-pidone-test': No such file or directory"],
+        "{out}"
+    );
+    let out = run(&["--", "/nonexistent/dir/cmd"]);
+    out.assert_code(127);
+    assert!(
+        out.stderr
+            .starts_with("pidone: cannot run '/nonexistent/dir/cmd': "),
+        "{out}"
+    );
+}
+
+#[test]
+fn exec_failure_codes_are_subject_to_dash_e() {
+    let out = run(&["-e", "127", "--", "no-such-command-pidone-test"]);
+    out.assert_code(0);
+    assert!(out.stderr.contains("cannot run"), "{out}");
+}
+
+#[test]
+fn not_executable_is_126() {
+    let dir = TempDir::new();
+    let file = dir.join("data.txt");
+    std::fs::write(&file, "exit 0\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = Launch::pidone().arg("--").arg(&file).run(T);
+    out.assert_code(126);
+    assert_eq!(out.pidone_lines().len(), 1, "{out}");
+    assert!(
+        out.stderr.contains("cannot run") && out.stderr.contains("Permission denied"),
+        "{out}"
+    );
+    // A directory is not executable either.
+    let out = Launch::pidone().arg("--").arg(dir.path()).run(T);
+    out.assert_code(126);
+}
+
+#[test]
+fn a_script_without_shebang_runs_through_the_shell_like_execvp() {
+    let dir = TempDir::new();
+    let script = dir.join("noshebang");
+    std::fs::write(&script, "echo from-script \"$1\"\nexit 7\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Launch::pidone().arg("--").arg(&script).arg("arg1").run(T);
+    out.assert_code(7);
+    assert_eq!(out.stdout, "from-script arg1\n", "{out}");
+    // Found through PATH, too.
+    let out = Launch::pidone()
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .args(["--", "noshebang", "x"])
+        .run(T);
+    out.assert_code(7);
+}
+
+#[test]
+fn exit_codes_are_the_same_when_not_pid1() {
+    let out = Launch::pidone()
+        .arg("--")
+        .arg(testkit())
+        .args(["exit", "42"])
+        .not_pid1()
+        .run(T);
+    out.assert_code(42);
+    let out = Launch::pidone()
+        .arg("--")
+        .arg(testkit())
+        .args(["kill-self", "TERM"])
+        .not_pid1()
+        .run(T);
+    out.assert_code(143);
+    let out = Launch::pidone()
+        .args(["--", "no-such-command-pidone-test"])
+        .not_pid1()
+        .run(T);
+    out.assert_code(127);
+}
