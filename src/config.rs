@@ -119,7 +119,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         if unit_ns == 0 {
             break;
         }
-        nanos += u128::from(digit - b'0') * unit_ns;
+        // Checked: a whole part just below u128::MAX ns plus a fraction would wrap.
+        nanos = nanos
+            .checked_add(u128::from(digit - b'0') * unit_ns)
+            .ok_or_else(too_long)?;
     }
     if nanos > MAX_DURATION.as_nanos() {
         return Err(too_long());
