@@ -101,6 +101,28 @@ impl ValueOpt {
 
 /// Parses the arguments after argv[0]. `env` looks up an environment variable.
 pub fn parse(args: &[OsString], env: &dyn Fn(&str) -> Option<OsString>) -> Result<Invocation, UsageError> {
+    // Messages quote the input: escape control characters so one stays one line on stderr and
+    // can not drive the terminal.
+    parse_unescaped(args, env).map_err(|UsageError(msg)| UsageError(escape_controls(&msg)))
+}
+
+/// `text` with control characters written as escapes (`\n`, `\u{1b}`).
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn parse_unescaped(
+    args: &[OsString],
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Invocation, UsageError> {
     let mut config = Config::new(Vec::new());
     let mut flag_verbosity: config::Verbosity = 1;
     let mut set_by_flag: Vec<ValueOpt> = Vec::new();

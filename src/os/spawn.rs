@@ -58,7 +58,8 @@ impl SpawnFailure {
 
     /// The one-line message for stderr.
     pub fn message(self, command: &OsString) -> String {
-        let name = command.to_string_lossy();
+        // Escaped: a command name with a newline must not split the message.
+        let name = crate::cli::escape_controls(&command.to_string_lossy());
         match self {
             SpawnFailure::Exec(e) => format!("cannot run '{name}': {}", errno_text(e)),
             SpawnFailure::Terminal(e) => {
