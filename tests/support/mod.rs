@@ -34,6 +34,7 @@
 //! - `.not_pid1()`: nested mode (below). `.sibling()` (nested only): see below.
 //!
 //! `Pid1` (the running namespace): `.pid` is the host pid of the namespace's PID 1;
+//! `.children()` the host pids of its children;
 //! `.signal(sig)` sends it a signal; `.is_running()`; `.wait_timeout(d) -> Outcome` (SIGKILLs the
 //! namespace and panics with the output when `d` passes; the test fails instead of hanging).
 //! Dropping an unwaited `Pid1` SIGKILLs the namespace.
@@ -195,6 +196,15 @@ pub fn wait_for_record(path: &Path, name: &str, timeout: Duration) -> u64 {
         },
     );
     at
+}
+
+/// Children of a (host) pid, from /proc/PID/task/PID/children.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
 }
 
 /// Like [`wait_for_file`] but returns whether it appeared.
@@ -696,6 +706,12 @@ impl Pid1 {
         // SAFETY: plain kill on our own unreaped child (it can not be a recycled pid).
         let rc = unsafe { libc::kill(self.pid, sig) };
         assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    }
+
+    /// Host pids of the namespace PID 1's children (in nested mode: the program, and the
+    /// sibling if any, which init starts first).
+    pub fn children(&self) -> Vec<i32> {
+        children_of(self.pid)
     }
 
     /// Whether the namespace's PID 1 is still running.
