@@ -499,7 +499,7 @@ fn junit_output_survives_hostile_names() {
         "--",
         "sh",
         "-c",
-        "trap 'exit 0' TERM; echo '<ready & \"set\">'; sleep 60 & wait",
+        "trap 'exit 0' TERM; sleep 60 & echo '<ready & \"set\">'; wait",
         "a<b>&'\"\u{1}c",
     ]);
     assert_eq!(out.code, 1, "{out}");
