@@ -25,8 +25,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// How often the probes that need polling (files, TCP) are retried.
-const POLL_INTERVAL: Duration = Duration::from_millis(25);
+/// How often the probes that need polling (files, TCP) are retried: also the resolution of
+/// "ready in" for them.
+const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// How long past `--within` the supervisor may take before pidone-check kills it: it always
 /// finishes within the grace plus the time to reap, so reaching this means something is wrong.
