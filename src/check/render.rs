@@ -191,17 +191,27 @@ fn json(ctx: &Context, runs: &[Run]) -> String {
     out
 }
 
-/// Escapes text for XML 1.0 content and attribute values. Characters XML 1.0 can not carry
-/// at all (most control characters) become U+FFFD, so the document always parses.
+/// Escapes text for an XML 1.0 attribute value. Characters XML 1.0 can not carry at all (most
+/// control characters) become U+FFFD, so the document always parses.
 pub fn xml_escape(text: &str) -> String {
+    escape(text, true)
+}
+
+/// Escapes text for XML element content: as for attributes, but line breaks stay readable.
+pub fn xml_text(text: &str) -> String {
+    escape(text, false)
+}
+
+fn escape(text: &str, attribute: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\'' if attribute => out.push_str("&apos;"),
+            '\n' | '\t' if !attribute => out.push(c),
             '\n' => out.push_str("&#10;"),
             '\r' => out.push_str("&#13;"),
             '\t' => out.push_str("&#9;"),
@@ -261,7 +271,7 @@ fn junit(ctx: &Context, runs: &[Run]) -> String {
     out.push_str("    </properties>\n");
     let classname = xml_escape(&format!("pidone-check.{program}"));
     for (i, run) in runs.iter().enumerate() {
-        let summary = xml_escape(&summary(ctx, &run.outcome));
+        let summary = xml_text(&summary(ctx, &run.outcome));
         let _ = writeln!(
             out,
             "    <testcase name=\"clean shutdown, run {} of {n}\" classname=\"{classname}\" time=\"{}\">",
@@ -277,7 +287,7 @@ fn junit(ctx: &Context, runs: &[Run]) -> String {
             let _ = writeln!(
                 out,
                 "      <failure message=\"{message}\" type=\"shutdown\">{}{summary}</failure>",
-                xml_escape(&body)
+                xml_text(&body)
             );
         }
         let _ = writeln!(out, "      <system-out>{summary}</system-out>");
@@ -322,6 +332,7 @@ mod tests {
     fn xml_escaping_keeps_documents_well_formed() {
         assert_eq!(xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
         assert_eq!(xml_escape("x\u{1}y\nz\u{ffff}"), "x\u{fffd}y&#10;z\u{fffd}");
+        assert_eq!(xml_text("a\"b'\n\t<\r\u{1}"), "a\"b'\n\t&lt;&#13;\u{fffd}");
     }
 
     #[test]
