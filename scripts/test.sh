@@ -12,7 +12,7 @@ bash scripts/setup.sh
 
 step "cargo test (unit, integration, property tests)"
 cargo build --release --all-targets
-cargo test --release --all-targets
+cargo test --release
 
 if [ -f e2e/run.sh ]; then
   step "end-to-end: real containers with podman"

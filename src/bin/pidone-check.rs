@@ -2,10 +2,13 @@
 //!
 //! `no_main` for the same reason as `pidone`: Rust's start-up code would set SIGPIPE to
 //! ignored, and the application under test must inherit the dispositions pidone-check got.
-#![no_main]
+//! (Under `cargo test` the harness brings its own `main`, so ours steps aside.)
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 use std::ffi::{c_char, c_int};
 
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
 pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     // std reads argv itself on glibc (from .init_array), even without its runtime.
