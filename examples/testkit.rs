@@ -23,9 +23,10 @@
 //! testkit spawn-tree --ready FILE [--main-ignores-term]
 //!     a child ignoring TERM (tk-ign-child) with a grandchild ignoring TERM (tk-ign-grand), and a
 //!     setsid'd child ignoring TERM (tk-setsid); FILE gets their pids once all are set up
-//! testkit leave-orphans --marker FILE [--ignorer] [--exit N]
+//! testkit leave-orphans --marker FILE [--ignorer] [--forker] [--exit N]
 //!     an orphan tk-handler that, on SIGTERM, writes "SIGTERM" to FILE and exits; with --ignorer an
-//!     orphan tk-ignorer that ignores TERM; exits N (default 0) once they are set up
+//!     orphan tk-ignorer that ignores TERM; with --forker an orphan tk-forker that, on SIGTERM,
+//!     starts tk-late (ignores TERM) and exits; exits N (default 0) once they are set up
 //! ```
 #![no_main]
 
@@ -683,6 +684,33 @@ fn leave_orphans(args: &[String]) -> ! {
         publish(&marker, "SIGTERM\n");
         exit(0);
     });
+    if args.iter().any(|a| a == "--forker") {
+        orphan(|| {
+            close(r);
+            set_name("tk-forker");
+            let mut set: libc::sigset_t = full_set();
+            // SAFETY: valid set.
+            unsafe {
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, libc::SIGTERM);
+            }
+            set_mask(&set);
+            close(w);
+            wait_signal(&set);
+            // A process that appears during the cleanup, after pidone's SIGTERM went out.
+            let (lr, lw) = pipe();
+            if fork() == 0 {
+                close(lr);
+                set_name("tk-late");
+                ignore_sig(libc::SIGTERM);
+                close(lw);
+                pause_forever();
+            }
+            close(lw);
+            drain(lr);
+            exit(0);
+        });
+    }
     if args.iter().any(|a| a == "--ignorer") {
         orphan(|| {
             close(r);

@@ -83,11 +83,22 @@ pub fn example_bin(name: &str) -> PathBuf {
     // target/<profile>/deps/<test>-<hash> -> target/<profile>/examples/<name>
     let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
     let path = profile_dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test` without --test filters, or `cargo build --examples` first",
-        path.display()
-    );
+    let hint = "run `cargo test` without --test filters, or `cargo build --examples` first";
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: {hint}", path.display()));
+    // `cargo test --test X` does not rebuild examples: refuse a binary older than its source.
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.rs"));
+    if let Ok(changed) = std::fs::metadata(&source).and_then(|m| m.modified()) {
+        assert!(
+            built >= changed,
+            "{} is older than {}: {hint}",
+            path.display(),
+            source.display()
+        );
+    }
     path
 }
 
@@ -282,6 +293,16 @@ impl Outcome {
     /// stderr lines that start with `pidone:`.
     pub fn pidone_lines(&self) -> Vec<&str> {
         self.stderr.lines().filter(|l| l.starts_with("pidone:")).collect()
+    }
+
+    /// The JSON exit report (`--report json`): the last stderr line starting with `{`.
+    pub fn report_json(&self) -> Json {
+        let line = self
+            .stderr
+            .lines()
+            .rfind(|l| l.starts_with('{'))
+            .unwrap_or_else(|| panic!("no JSON report line: {self}"));
+        Json::parse(line).unwrap_or_else(|| panic!("invalid JSON report line {line:?}: {self}"))
     }
 
     pub fn nested(&self) -> &NestedReport {
