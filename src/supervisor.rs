@@ -10,7 +10,12 @@
 use crate::config::{Config, Grace};
 use crate::report::{Cause, ExitReport, Proc};
 use crate::signal::{RewriteTarget, Signal};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long pidone waits for the reaping after it has SIGKILLed everything it could find. A
+/// process it could not find (no usable /proc and outside the child's process group) would
+/// otherwise keep it waiting forever; after this it exits without it.
+pub const KILL_REAP_LIMIT: Duration = Duration::from_secs(1);
 
 /// How a child ended, as `waitpid` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +115,8 @@ pub struct Supervisor {
     reaped_others: u64,
     terminated: Vec<Proc>,
     killed: Vec<Proc>,
+    /// When the last `KillRemaining` was issued.
+    killed_at: Option<Instant>,
 }
 
 impl Supervisor {
@@ -127,6 +134,7 @@ impl Supervisor {
             reaped_others: 0,
             terminated: Vec::new(),
             killed: Vec::new(),
+            killed_at: None,
         }
     }
 
@@ -134,6 +142,9 @@ impl Supervisor {
     pub fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::StopHeld { deliver_at, .. } => Some(deliver_at),
+            Phase::Killing | Phase::Cleaning { deadline: None } if self.main_status.is_some() => {
+                self.killed_at.map(|at| at + KILL_REAP_LIMIT)
+            }
             Phase::Stopping { deadline } | Phase::Cleaning { deadline } => deadline,
             Phase::Running | Phase::Killing | Phase::Done => None,
         }
@@ -155,6 +166,14 @@ impl Supervisor {
     }
 
     pub fn on(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        let actions = self.on_event(event, now);
+        if actions.iter().any(|a| matches!(a, Action::KillRemaining(_))) {
+            self.killed_at = Some(now);
+        }
+        actions
+    }
+
+    fn on_event(&mut self, event: Event, now: Instant) -> Vec<Action> {
         match event {
             Event::Signal(sig) => self.on_signal(sig, now),
             Event::Reaped { pid, status } => {
@@ -304,6 +323,17 @@ impl Supervisor {
             } if now >= deadline => {
                 self.phase = Phase::Cleaning { deadline: None };
                 vec![Action::KillRemaining(KillReason::CleanupExpired)]
+            }
+            Phase::Killing | Phase::Cleaning { deadline: None }
+                if self.main_status.is_some()
+                    && self.killed_at.is_some_and(|at| now >= at + KILL_REAP_LIMIT) =>
+            {
+                log::warn!(
+                    "processes are still running {KILL_REAP_LIMIT:?} after SIGKILL (not found: no usable \
+                     /proc and outside the child's process group); exiting without them"
+                );
+                self.phase = Phase::Done;
+                vec![Action::Exit(self.report(now))]
             }
             _ => Vec::new(),
         }
@@ -579,7 +609,7 @@ mod tests {
             h.timer(2000),
             vec![Action::KillRemaining(KillReason::CleanupExpired)]
         );
-        assert_eq!(h.sup.deadline(), None);
+        assert_eq!(h.sup.deadline(), Some(h.at(2000) + KILL_REAP_LIMIT));
         h.sup.record_terminated(vec![Proc {
             pid: 5,
             comm: "worker".into(),
