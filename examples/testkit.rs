@@ -440,8 +440,14 @@ fn kill_self(args: &[String]) -> ! {
             .map(String::as_str)
             .unwrap_or_else(|| die("kill-self SIG")),
     );
-    // SAFETY: default disposition, unblock, then raise: the process dies from sig.
+    // SAFETY: no core file (SEGV, ABRT...) in the test's directory; then default disposition,
+    // unblock, and raise: the process dies from sig.
     unsafe {
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
         libc::signal(sig, libc::SIG_DFL);
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);

@@ -146,3 +146,10 @@ fn exit_codes_are_the_same_when_not_pid1() {
         .run(T);
     out.assert_code(127);
 }
+
+#[test]
+fn an_empty_command_name_is_not_found() {
+    let out = run(&["--", ""]);
+    out.assert_code(127);
+    assert!(out.stderr.starts_with("pidone: cannot run '': "), "{out}");
+}

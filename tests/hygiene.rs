@@ -208,3 +208,25 @@ fn stdout_carries_only_the_childs_output() {
     out.assert_code(0);
     assert_eq!(out.stdout, "only this\n", "{out}");
 }
+
+#[test]
+fn a_broken_stderr_neither_kills_pidone_nor_sends_the_child_sigpipe() {
+    // pidone's own writes (debug log, report) get EPIPE and raise SIGPIPE at pidone itself: it
+    // must not die from it, nor forward it to the child as if someone had sent it.
+    let dir = TempDir::new();
+    let file = dir.join("signals");
+    let p = Launch::pidone()
+        .stderr_broken()
+        .args(["-vvv", "--report", "text", "--"])
+        .arg(testkit())
+        .arg("record")
+        .arg(&file)
+        .spawn();
+    wait_for_file(&dir.join("signals.ready"), Duration::from_secs(10));
+    p.signal(libc::SIGUSR1);
+    wait_for_record(&file, "SIGUSR1", Duration::from_secs(10));
+    p.signal(libc::SIGTERM);
+    let out = p.wait_timeout(T);
+    out.assert_code(0);
+    assert_eq!(record_names(&file), ["SIGUSR1", "SIGTERM"], "{out}");
+}

@@ -247,3 +247,11 @@ fn the_report_never_goes_to_stdout() {
         .run(T);
     assert_eq!(out.stdout, "app\n", "{out}");
 }
+
+#[test]
+fn stop_duration_counts_from_receipt_including_the_stop_delay() {
+    let out = stopped_cooperatively(Launch::pidone(), &["--stop-delay", "1s", "--report", "json"]);
+    out.assert_code(0);
+    let ms = out.report_json().get("stop_duration_ms").as_i64();
+    assert!((950..6000).contains(&ms), "{out}");
+}

@@ -541,3 +541,105 @@ fn a_stopped_child_is_not_mistaken_for_an_exited_one() {
     let (out, _) = stop_and_wait(p);
     out.assert_code(143);
 }
+
+#[test]
+fn a_child_exiting_during_the_stop_delay_ends_pidone_at_once() {
+    let dir = TempDir::new();
+    let file = dir.join("signals");
+    let p = Launch::pidone()
+        .args(["--stop-delay", "20s", "--report", "json", "--"])
+        .arg(testkit())
+        .arg("record")
+        .arg(&file)
+        .args(["--exit-on", "HUP", "--exit-code", "5"])
+        .spawn();
+    wait_for_file(&dir.join("signals.ready"), WAIT);
+    let sent = std::time::Instant::now();
+    p.signal(libc::SIGTERM);
+    p.signal(libc::SIGHUP);
+    let out = p.wait_timeout(T);
+    out.assert_code(5);
+    assert!(sent.elapsed() < secs(5.0), "waited for the stop delay: {out}");
+    // The held TERM was never delivered.
+    assert_eq!(record_names(&file), ["SIGHUP"], "{out}");
+}
+
+#[test]
+fn stop_related_variables_are_read() {
+    // PIDONE_STOP_DELAY: TERM is held ~1 s.
+    let dir = TempDir::new();
+    let file = dir.join("signals");
+    let p = Launch::pidone()
+        .env("PIDONE_STOP_DELAY", "1s")
+        .arg("--")
+        .arg(testkit())
+        .arg("record")
+        .arg(&file)
+        .spawn();
+    wait_for_file(&dir.join("signals.ready"), WAIT);
+    let t0 = monotonic_ns();
+    p.signal(libc::SIGTERM);
+    p.wait_timeout(T).assert_code(0);
+    let term = wait_for_record(&file, "SIGTERM", WAIT);
+    assert!(term - t0 >= 950_000_000, "PIDONE_STOP_DELAY ignored");
+
+    // PIDONE_CLEANUP_GRACE=0: the orphan is killed without a TERM.
+    let marker = dir.join("marker");
+    let out = Launch::pidone()
+        .env("PIDONE_CLEANUP_GRACE", "0")
+        .arg("--")
+        .arg(testkit())
+        .args(["leave-orphans", "--marker"])
+        .arg(&marker)
+        .run(T);
+    out.assert_code(0);
+    assert!(!marker.exists(), "PIDONE_CLEANUP_GRACE ignored: {out}");
+
+    // PIDONE_STOP_SIGNALS=HUP: HUP starts the grace (the recorder does not exit on it).
+    let file2 = dir.join("signals2");
+    let p = Launch::pidone()
+        .env("PIDONE_STOP_SIGNALS", "HUP")
+        .args(["-t", "1s", "--"])
+        .arg(testkit())
+        .arg("record")
+        .arg(&file2)
+        .args(["--exit-on", "none"])
+        .spawn();
+    wait_for_file(&dir.join("signals2.ready"), WAIT);
+    p.signal(libc::SIGHUP);
+    let out = p.wait_timeout(T);
+    out.assert_code(137);
+    assert!(out.stderr.contains("after stop signal SIGHUP"), "{out}");
+}
+
+#[test]
+fn without_its_own_proc_pid1_still_terminates_and_kills_everything() {
+    // /proc shows the parent namespace (unshare --pid --fork without --mount-proc): pidone can
+    // not list processes, and as PID 1 falls back to kill(-1), which stays inside its namespace.
+    let dir = TempDir::new();
+    let marker = dir.join("marker");
+    let out = Launch::pidone()
+        .host_proc()
+        .args(["--cleanup-grace", "1s", "--"])
+        .arg(testkit())
+        .args(["leave-orphans", "--ignorer", "--exit", "4", "--marker"])
+        .arg(&marker)
+        .run(T);
+    out.assert_code(4);
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap_or_default(),
+        "SIGTERM\n",
+        "{out}"
+    );
+    assert!(out.elapsed >= secs(0.9) && out.elapsed < secs(6.0), "{out}");
+
+    let (p, _) = start(
+        Launch::pidone().host_proc(),
+        &["-t", "1s"],
+        &["spawn-tree", "--main-ignores-term"],
+        &dir,
+    );
+    let (out, took) = stop_and_wait(p);
+    out.assert_code(137);
+    assert!(took >= secs(0.9) && took < secs(6.0), "took {took:?}: {out}");
+}

@@ -327,3 +327,15 @@ fn stop_signals_option_chooses_what_starts_the_grace() {
     assert_eq!(record_names(&file), ["SIGTERM", "SIGHUP"], "{out}");
     assert!(out.stderr.contains("after stop signal SIGHUP"), "{out}");
 }
+
+#[test]
+fn kill_term_1_from_inside_the_namespace_stops_the_child() {
+    // `kill 1` inside a container: the sender is pidone's own child.
+    let script = r#"trap 'echo got TERM; exit 3' TERM; kill -TERM 1; while :; do sleep 0.05; done"#;
+    let out = Launch::pidone()
+        .args(["-t", "5s", "--", "sh", "-c", script])
+        .run(T);
+    out.assert_code(3);
+    assert_eq!(out.stdout, "got TERM\n", "{out}");
+    assert!(out.stderr.contains("after stop signal SIGTERM"), "{out}");
+}

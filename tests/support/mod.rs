@@ -31,6 +31,8 @@
 //! - `.ignore_signal(sig)`, `.block_signal(sig)`: start the program with that inherited state.
 //! - `.pass_fd(fd, target)`: the program gets a duplicate of `fd` as `target` (3..=99).
 //! - `.cwd(path)`: start the program in that directory.
+//! - `.host_proc()` (PID 1 mode only): keep the parent's /proc (no mount namespace).
+//! - `.stderr_broken()`: stderr is a pipe nobody reads (writes fail with EPIPE/SIGPIPE).
 //! - `.not_pid1()`: nested mode (below). `.sibling()` (nested only): see below.
 //!
 //! `Pid1` (the running namespace): `.pid` is the host pid of the namespace's PID 1;
@@ -340,6 +342,8 @@ pub struct Launch {
     cwd: Option<PathBuf>,
     nested: bool,
     sibling: bool,
+    stderr_broken: bool,
+    host_proc: bool,
 }
 
 impl Launch {
@@ -355,6 +359,8 @@ impl Launch {
             cwd: None,
             nested: false,
             sibling: false,
+            stderr_broken: false,
+            host_proc: false,
         }
     }
 
@@ -426,6 +432,20 @@ impl Launch {
         self
     }
 
+    /// stderr is a pipe whose read end is already closed: every write gets EPIPE (and SIGPIPE).
+    /// `Outcome::stderr` is then empty.
+    pub fn stderr_broken(mut self) -> Launch {
+        self.stderr_broken = true;
+        self
+    }
+
+    /// PID 1 mode only: no new mount namespace and no fresh /proc, so the program sees the
+    /// parent namespace's /proc (what `unshare --pid --fork` without `--mount-proc` gives).
+    pub fn host_proc(mut self) -> Launch {
+        self.host_proc = true;
+        self
+    }
+
     pub fn run(self, timeout: Duration) -> Outcome {
         self.spawn().wait_timeout(timeout)
     }
@@ -474,6 +494,7 @@ struct Prepared {
     pass: Vec<(RawFd, i32)>,
     tmp: Vec<RawFd>,
     sync_read: Option<RawFd>,
+    mount_proc: bool,
 }
 
 fn spawn(launch: Launch) -> Pid1 {
@@ -488,11 +509,14 @@ fn spawn(launch: Launch) -> Pid1 {
         cwd,
         nested,
         sibling,
+        stderr_broken,
+        host_proc,
     } = launch;
 
     // Nested: testkit init [--sibling] -- PROGRAM ARGS...
     let (exec_path, argv_strings): (PathBuf, Vec<OsString>) = if nested {
         assert!(argv0.is_none(), "argv0 is only supported in PID 1 mode");
+        assert!(!host_proc, "host_proc is only supported in PID 1 mode");
         let mut v: Vec<OsString> = vec![testkit().into_os_string(), "init".into()];
         if sibling {
             v.push("--sibling".into());
@@ -559,9 +583,13 @@ fn spawn(launch: Launch) -> Pid1 {
         pass: pass.iter().map(|(fd, t)| (fd.as_raw_fd(), *t)).collect(),
         tmp: vec![-1; pass.len()],
         sync_read: sync.as_ref().map(|(r, _)| r.as_raw_fd()),
+        mount_proc: !host_proc,
     };
 
-    let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::SIGCHLD;
+    let mut flags = libc::CLONE_NEWPID | libc::SIGCHLD;
+    if !host_proc {
+        flags |= libc::CLONE_NEWNS;
+    }
     if userns {
         flags |= libc::CLONE_NEWUSER;
     }
@@ -612,7 +640,12 @@ fn spawn(launch: Launch) -> Pid1 {
         pidfd,
         start,
         stdout: Some(reader(out_r)),
-        stderr: Some(reader(err_r)),
+        stderr: if stderr_broken {
+            drop(err_r);
+            None
+        } else {
+            Some(reader(err_r))
+        },
         status: status_rx,
         reaped: false,
     }
@@ -634,23 +667,25 @@ unsafe fn child_after_clone(p: &Prepared) -> ! {
             libc::read(fd, (&mut byte as *mut u8).cast(), 1);
         }
         let null = std::ptr::null();
-        if libc::mount(
-            null,
-            c"/".as_ptr(),
-            null,
-            libc::MS_REC | libc::MS_PRIVATE,
-            std::ptr::null(),
-        ) != 0
+        if p.mount_proc
+            && libc::mount(
+                null,
+                c"/".as_ptr(),
+                null,
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
         {
             fail(b"launcher: cannot make / private\n");
         }
-        if libc::mount(
-            c"proc".as_ptr(),
-            c"/proc".as_ptr(),
-            c"proc".as_ptr(),
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            std::ptr::null(),
-        ) != 0
+        if p.mount_proc
+            && libc::mount(
+                c"proc".as_ptr(),
+                c"/proc".as_ptr(),
+                c"proc".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                std::ptr::null(),
+            ) != 0
         {
             fail(b"launcher: cannot mount /proc\n");
         }
@@ -799,7 +834,11 @@ impl Pid1 {
         }
         let raw = self.reap();
         let stdout_bytes = Self::collect_bytes(&mut self.stdout);
-        let stderr = Self::collect(&mut self.stderr);
+        let stderr = if self.stderr.is_some() {
+            Self::collect(&mut self.stderr)
+        } else {
+            String::new()
+        };
         let mut outcome = Outcome {
             status: Status::from_raw(raw),
             stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
