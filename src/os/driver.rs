@@ -145,7 +145,13 @@ fn carry_out(
             to: Target::Group,
         } => {
             log::debug!("forwarding {sig} to process group {}", child.pid);
-            shutdown::send_raw(-child.pid, sig);
+            // An empty group means the child moved to another one: it still gets the signal.
+            if !shutdown::send_raw(-child.pid, sig) {
+                match &child.pidfd {
+                    Some(fd) => shutdown::send_pidfd(fd, sig),
+                    None => shutdown::send_raw(child.pid, sig),
+                };
+            }
         }
         Action::TerminateRemaining => {
             let procs = shutdown::terminate_remaining(scope);
