@@ -230,3 +230,25 @@ fn a_broken_stderr_neither_kills_pidone_nor_sends_the_child_sigpipe() {
     out.assert_code(0);
     assert_eq!(record_names(&file), ["SIGUSR1", "SIGTERM"], "{out}");
 }
+
+/// With a controlling terminal on stdin, the child's process group becomes the foreground
+/// group (so it can read the terminal and gets ^C), as tini does.
+fn foreground(launch: Launch) {
+    let (s, out) = status(launch.tty());
+    assert!(s["fd.0"].starts_with("/dev/pts/"), "{out}");
+    assert_eq!(
+        s["tcpgrp"], s["pgid"],
+        "the child's group must be the terminal's foreground group: {out}"
+    );
+    assert_eq!(hex(&s, "SigIgn"), 0, "{out}");
+}
+
+#[test]
+fn the_child_gets_the_terminal_foreground_as_pid1() {
+    foreground(Launch::pidone());
+}
+
+#[test]
+fn the_child_gets_the_terminal_foreground_when_not_pid1() {
+    foreground(Launch::pidone().not_pid1());
+}

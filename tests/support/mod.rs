@@ -31,6 +31,7 @@
 //! - `.ignore_signal(sig)`, `.block_signal(sig)`: start the program with that inherited state.
 //! - `.pass_fd(fd, target)`: the program gets a duplicate of `fd` as `target` (3..=99).
 //! - `.cwd(path)`: start the program in that directory.
+//! - `.tty()`: stdin is a pty that is the controlling terminal of the program's new session.
 //! - `.host_proc()` (PID 1 mode only): keep the parent's /proc (no mount namespace).
 //! - `.stderr_broken()`: stderr is a pipe nobody reads (writes fail with EPIPE/SIGPIPE).
 //! - `.not_pid1()`: nested mode (below). `.sibling()` (nested only): see below.
@@ -344,6 +345,7 @@ pub struct Launch {
     sibling: bool,
     stderr_broken: bool,
     host_proc: bool,
+    tty: bool,
 }
 
 impl Launch {
@@ -361,6 +363,7 @@ impl Launch {
             sibling: false,
             stderr_broken: false,
             host_proc: false,
+            tty: false,
         }
     }
 
@@ -446,6 +449,13 @@ impl Launch {
         self
     }
 
+    /// stdin is the slave side of a fresh pseudo-terminal that is the controlling terminal of
+    /// a new session led by the program (as under `docker run -t`).
+    pub fn tty(mut self) -> Launch {
+        self.tty = true;
+        self
+    }
+
     pub fn run(self, timeout: Duration) -> Outcome {
         self.spawn().wait_timeout(timeout)
     }
@@ -495,6 +505,8 @@ struct Prepared {
     tmp: Vec<RawFd>,
     sync_read: Option<RawFd>,
     mount_proc: bool,
+    /// Make stdin (the pty slave) the controlling terminal of a new session.
+    ctty: bool,
 }
 
 fn spawn(launch: Launch) -> Pid1 {
@@ -511,6 +523,7 @@ fn spawn(launch: Launch) -> Pid1 {
         sibling,
         stderr_broken,
         host_proc,
+        tty,
     } = launch;
 
     // Nested: testkit init [--sibling] -- PROGRAM ARGS...
@@ -559,6 +572,26 @@ fn spawn(launch: Launch) -> Pid1 {
     let (out_r, out_w) = pipe();
     let (err_r, err_w) = pipe();
     let devnull = std::fs::File::open("/dev/null").expect("open /dev/null");
+    let pty = tty.then(|| {
+        let (mut master, mut slave) = (-1, -1);
+        // SAFETY: valid out-pointers; no name, termios or window size wanted.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: two fresh fds we own; close-on-exec so no other test's child inherits them.
+        unsafe {
+            libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+            libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
+            (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave))
+        }
+    });
     let status_pipe = nested.then(pipe);
     if let Some((_, w)) = &status_pipe {
         // SAFETY: dup of a valid fd; we own the result.
@@ -579,11 +612,17 @@ fn spawn(launch: Launch) -> Pid1 {
         cwd: cwd_c,
         ignore,
         mask,
-        stdio: [devnull.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
+        stdio: [
+            pty.as_ref()
+                .map_or(devnull.as_raw_fd(), |(_, slave)| slave.as_raw_fd()),
+            out_w.as_raw_fd(),
+            err_w.as_raw_fd(),
+        ],
         pass: pass.iter().map(|(fd, t)| (fd.as_raw_fd(), *t)).collect(),
         tmp: vec![-1; pass.len()],
         sync_read: sync.as_ref().map(|(r, _)| r.as_raw_fd()),
         mount_proc: !host_proc,
+        ctty: tty,
     };
 
     let mut flags = libc::CLONE_NEWPID | libc::SIGCHLD;
@@ -622,7 +661,9 @@ fn spawn(launch: Launch) -> Pid1 {
         // SAFETY: writing one byte from a valid buffer.
         unsafe { libc::write(w.as_raw_fd(), b"x".as_ptr().cast(), 1) };
     }
-    // The child's ends: closing ours is what lets the readers see EOF.
+    // The child's ends: closing ours is what lets the readers see EOF. The pty master stays
+    // open as long as the namespace runs (closing it would hang up the terminal).
+    let pty_master = pty.map(|(master, _slave)| master);
     drop((out_w, err_w, devnull, pass, sync));
     let status_rx = status_pipe.map(|(r, w)| {
         drop(w);
@@ -648,6 +689,7 @@ fn spawn(launch: Launch) -> Pid1 {
         },
         status: status_rx,
         reaped: false,
+        _pty_master: pty_master,
     }
 }
 
@@ -702,6 +744,9 @@ unsafe fn child_after_clone(p: &Prepared) -> ! {
         if libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_int) != 0 {
             fail(b"launcher: close_range failed\n");
         }
+        if p.ctty && (libc::setsid() < 0 || libc::ioctl(p.stdio[0], libc::TIOCSCTTY, 0) != 0) {
+            fail(b"launcher: cannot set up the controlling terminal\n");
+        }
         for (target, src) in p.stdio.iter().enumerate() {
             if libc::dup2(*src, target as i32) < 0 {
                 fail(b"launcher: dup2 stdio failed\n");
@@ -754,6 +799,7 @@ pub struct Pid1 {
     stderr: Option<mpsc::Receiver<Vec<u8>>>,
     status: Option<mpsc::Receiver<Vec<u8>>>,
     reaped: bool,
+    _pty_master: Option<OwnedFd>,
 }
 
 impl Pid1 {
