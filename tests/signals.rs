@@ -146,6 +146,8 @@ fn group_delivery(launch: Launch) {
     wait_for_record(&main, "SIGUSR1", WAIT);
     wait_for_record(&member, "SIGUSR1", WAIT);
     p.signal(rtmin() + 3);
+    // Both, before TERM: a process with TERM and RTMIN+3 pending takes TERM first.
+    wait_for_record(&main, "SIGRTMIN+3", WAIT);
     wait_for_record(&member, "SIGRTMIN+3", WAIT);
     p.signal(libc::SIGTERM);
     let out = p.wait_timeout(T);
