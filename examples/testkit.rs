@@ -27,6 +27,10 @@
 //!     an orphan tk-handler that, on SIGTERM, writes "SIGTERM" to FILE and exits; with --ignorer an
 //!     orphan tk-ignorer that ignores TERM; with --forker an orphan tk-forker that, on SIGTERM,
 //!     starts tk-late (ignores TERM) and exits; exits N (default 0) once they are set up
+//! testkit parent-dies FILE -- CMD...
+//!     for -p: an intermediate process starts CMD (e.g. pidone ... testkit record FILE) and exits
+//!     once FILE.ready exists; this process then waits up to 10 s for FILE to be non-empty and
+//!     prints its content (the signals the recorder got) on stdout
 //! ```
 #![no_main]
 
@@ -63,6 +67,7 @@ pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
         "orphan-ppid" => orphan_ppid(rest),
         "spawn-tree" => spawn_tree(rest),
         "leave-orphans" => leave_orphans(rest),
+        "parent-dies" => parent_dies(rest),
         other => die(&format!("unknown subcommand {other}")),
     }
 }
@@ -729,4 +734,47 @@ fn leave_orphans(args: &[String]) -> ! {
     close(w);
     drain(r);
     exit(code)
+}
+
+fn parent_dies(args: &[String]) -> ! {
+    let Some(file) = args.first().cloned() else {
+        die("parent-dies FILE -- CMD...")
+    };
+    let Some(dash) = args.iter().position(|a| a == "--") else {
+        die("parent-dies: missing --")
+    };
+    let cmd: Vec<CString> = args[dash + 1..]
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
+        .collect();
+    if cmd.is_empty() {
+        die("parent-dies: missing command");
+    }
+    let mut argv: Vec<*const c_char> = cmd.iter().map(|c| c.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mid = fork();
+    if mid == 0 {
+        if fork() == 0 {
+            // SAFETY: argv is NULL-terminated and its strings outlive the call.
+            unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+            die("parent-dies: exec failed");
+        }
+        // The command's parent: exits once the command is set up, which fires its -p signal.
+        let ready = format!("{file}.ready");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !std::path::Path::new(&ready).exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        exit(0);
+    }
+    waitpid(mid, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let content = std::fs::read_to_string(&file).unwrap_or_default();
+        if !content.is_empty() || Instant::now() >= deadline {
+            out(&content);
+            exit(0);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

@@ -341,3 +341,24 @@ fn kill_term_1_from_inside_the_namespace_stops_the_child() {
     assert_eq!(out.stdout, "got TERM\n", "{out}");
     assert!(out.stderr.contains("after stop signal SIGTERM"), "{out}");
 }
+
+#[test]
+fn dash_p_sets_the_parent_death_signal() {
+    // pidone's parent exits once the recorder is ready; the kernel sends pidone the -p signal,
+    // which pidone forwards like any other.
+    let dir = TempDir::new();
+    let file = dir.join("signals");
+    let out = Launch::new(testkit())
+        .arg("parent-dies")
+        .arg(&file)
+        .arg("--")
+        .arg(pidone_bin())
+        .args(["-p", "SIGUSR1", "--"])
+        .arg(testkit())
+        .arg("record")
+        .arg(&file)
+        .not_pid1()
+        .run(T);
+    out.assert_code(0);
+    assert_eq!(out.stdout.split_whitespace().next(), Some("SIGUSR1"), "{out}");
+}
