@@ -80,7 +80,12 @@ impl ExitReport {
         }
         line.push(')');
         if let Some(sig) = self.stop_signal {
-            let _ = write!(line, " after stop signal {sig}");
+            // A stop signal that only arrived during the cleanup did not end the child.
+            if matches!(self.cause, Cause::StopSignal | Cause::GraceExpired) {
+                let _ = write!(line, " after stop signal {sig}");
+            } else {
+                let _ = write!(line, "; stop signal {sig} during cleanup");
+            }
             if self.cause == Cause::GraceExpired {
                 line.push_str("; grace expired");
             }
@@ -231,6 +236,13 @@ mod tests {
         assert_eq!(
             r.text(),
             "pidone: exit 137 (child killed by SIGKILL) after stop signal SIGTERM; grace expired; stopped in 0.41s; reaped 3; killed 1"
+        );
+        r.cause = Cause::Exited;
+        r.child = ChildStatus::Exited(0);
+        r.exit_code = 0;
+        assert_eq!(
+            r.text(),
+            "pidone: exit 0 (child exited 0); stop signal SIGTERM during cleanup; stopped in 0.41s; reaped 3; killed 1"
         );
         r.cause = Cause::ExecFailed;
         r.stop_signal = None;
