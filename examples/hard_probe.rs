@@ -27,6 +27,12 @@
 //!     setsid(), setpgid(0,0) or nothing, and sleeps; leave: forks a newgroup child and then
 //!     moves itself into the child's group. Writes the child's pid to READY; then waits for
 //!     SIGTERM (exit 0) or, with MODE ending in "-exit", exits 3 at once
+//! hard_probe leave-ignorer PIDFILE   writes its pid to PIDFILE, leaves an orphan (hp-ignorer,
+//!     in a process group of its own) that ignores SIGTERM, and exits 3
+//! hard_probe pid-reuse PIDFILE READY MARKER -- CMD...   runs CMD (pidone) as its child; once
+//!     the pid in PIDFILE is gone, forks a process that gets that same pid (through
+//!     /proc/sys/kernel/ns_last_pid), makes it a process group leader, and records every
+//!     signal it receives in MARKER; READY gets "PID" once it runs. Exits with CMD's status.
 //! hard_probe exit-when FILE CODE   exits CODE once FILE exists (polled every 5 ms, 60 s max)
 //! hard_probe wait-signal READY     blocks everything, creates READY, exits 0 on SIGTERM,
 //!     printing every other signal number it got first
@@ -50,6 +56,8 @@ pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     match cmd.to_str().unwrap_or("") {
         "report" => report(rest),
         "exit-when" => exit_when(arg(&text, 0), num(&text, 1) as i32),
+        "leave-ignorer" => leave_ignorer(arg(&text, 0)),
+        "pid-reuse" => pid_reuse(&text),
         "wrap" => wrap(rest),
         "orphans" => orphans(num(&text, 0), num(&text, 1)),
         "nproc-orphans" => nproc_orphans(num(&text, 0), num(&text, 1)),
@@ -582,4 +590,113 @@ fn wait_signal(ready: &str) -> ! {
         println!("{sig}");
     }
     exit(1)
+}
+
+fn leave_ignorer(pidfile: &str) -> ! {
+    let mut sync = [0; 2];
+    // SAFETY: a valid array of two ints.
+    if unsafe { libc::pipe(sync.as_mut_ptr()) } != 0 {
+        die("pipe");
+    }
+    if fork() == 0 {
+        // SAFETY: plain syscalls on ourselves; the name is NUL-terminated.
+        unsafe {
+            // Its own group: the kernel keeps a pid unused while a group still has that id.
+            libc::setpgid(0, 0);
+            libc::signal(libc::SIGTERM, libc::SIG_IGN);
+            libc::prctl(libc::PR_SET_NAME, c"hp-ignorer".as_ptr());
+            libc::close(sync[0]);
+            libc::write(sync[1], b"x".as_ptr().cast(), 1);
+            libc::close(sync[1]);
+            loop {
+                libc::pause();
+            }
+        }
+    }
+    let mut byte = 0u8;
+    // SAFETY: reading one byte from our pipe.
+    unsafe {
+        libc::close(sync[1]);
+        libc::read(sync[0], (&mut byte as *mut u8).cast(), 1);
+    }
+    // SAFETY: getpid can not fail.
+    create(pidfile, &unsafe { libc::getpid() }.to_string());
+    exit(3)
+}
+
+fn pid_reuse(args: &[String]) -> ! {
+    let [pidfile, ready, marker, dashes, command @ ..] = args else {
+        die("pid-reuse PIDFILE READY MARKER -- CMD...");
+    };
+    if dashes != "--" || command.is_empty() {
+        die("pid-reuse PIDFILE READY MARKER -- CMD...");
+    }
+    let command: Vec<CString> = command
+        .iter()
+        .map(|a| CString::new(a.as_str()).unwrap_or_else(|_| die("NUL")))
+        .collect();
+    let cmd = fork();
+    if cmd == 0 {
+        exec(&command);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let wait_for = |what: &str, cond: &dyn Fn() -> bool| {
+        while !cond() {
+            if Instant::now() > deadline {
+                die(&format!("pid-reuse: timed out waiting for {what}"));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    wait_for("PIDFILE", &|| Path::new(pidfile).exists());
+    let target: i32 = fs::read_to_string(pidfile)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or_else(|| die("bad PIDFILE"));
+    wait_for("the old process to be reaped", &|| {
+        !Path::new(&format!("/proc/{target}")).exists()
+    });
+    let mut victim = 0;
+    for _ in 0..200 {
+        // The next fork in this namespace gets target (unless someone else forks first).
+        let _ = fs::write("/proc/sys/kernel/ns_last_pid", (target - 1).to_string());
+        let pid = fork();
+        if pid == 0 {
+            // SAFETY: becoming a group leader, so even a kill(-target, ...) would land here.
+            unsafe { libc::setpgid(0, 0) };
+            let mask = block_everything();
+            // SAFETY: getpid can not fail.
+            let me = unsafe { libc::getpid() };
+            if me != target {
+                // The wrong pid: the parent kills this one and tries again.
+                wait_one(mask, Duration::from_secs(60));
+                exit(1);
+            }
+            create(ready, &me.to_string());
+            while let Some(sig) = wait_one(mask, Duration::from_secs(60)) {
+                let mut file = fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(marker)
+                    .unwrap_or_else(|e| die(&format!("{marker}: {e}")));
+                let _ = writeln!(file, "{sig}");
+            }
+            exit(0);
+        }
+        if pid == target {
+            victim = pid;
+            break;
+        }
+        // SAFETY: our own child, not yet reaped.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        pass_on_status(pid);
+    }
+    if victim == 0 {
+        die("pid-reuse: could not get the pid back");
+    }
+    let code = pass_on_status(cmd);
+    // SAFETY: our own child, not yet reaped.
+    unsafe { libc::kill(victim, libc::SIGKILL) };
+    pass_on_status(victim);
+    exit(code)
 }
