@@ -179,7 +179,11 @@ fn carry_out(
 
 /// "2 processes: 12 (app), 13 (worker)"
 fn describe(procs: &[Proc]) -> String {
-    let names: Vec<String> = procs.iter().map(|p| format!("{} ({})", p.pid, p.comm)).collect();
+    // A process picks its own name: escaped, so it can not break the line.
+    let names: Vec<String> = procs
+        .iter()
+        .map(|p| format!("{} ({})", p.pid, crate::cli::escape_controls(&p.comm)))
+        .collect();
     let noun = if procs.len() == 1 { "process" } else { "processes" };
     format!("{} {noun}: {}", procs.len(), names.join(", "))
 }
