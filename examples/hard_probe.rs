@@ -27,8 +27,8 @@
 //!     setsid(), setpgid(0,0) or nothing, and sleeps; leave: forks a newgroup child and then
 //!     moves itself into the child's group. Writes the child's pid to READY; then waits for
 //!     SIGTERM (exit 0) or, with MODE ending in "-exit", exits 3 at once
-//! hard_probe leave-ignorer PIDFILE   writes its pid to PIDFILE, leaves an orphan (hp-ignorer,
-//!     in a process group of its own) that ignores SIGTERM, and exits 3
+//! hard_probe leave-ignorer PIDFILE [NAME]   writes its pid to PIDFILE, leaves an orphan (named
+//!     NAME, default hp-ignorer, in a process group of its own) that ignores SIGTERM; exits 3
 //! hard_probe pid-reuse PIDFILE READY MARKER -- CMD...   runs CMD (pidone) as its child; once
 //!     the pid in PIDFILE is gone, forks a process that gets that same pid (through
 //!     /proc/sys/kernel/ns_last_pid), makes it a process group leader, and records every
@@ -56,7 +56,7 @@ pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     match cmd.to_str().unwrap_or("") {
         "report" => report(rest),
         "exit-when" => exit_when(arg(&text, 0), num(&text, 1) as i32),
-        "leave-ignorer" => leave_ignorer(arg(&text, 0)),
+        "leave-ignorer" => leave_ignorer(arg(&text, 0), text.get(1).map(String::as_str)),
         "pid-reuse" => pid_reuse(&text),
         "wrap" => wrap(rest),
         "orphans" => orphans(num(&text, 0), num(&text, 1)),
@@ -592,7 +592,8 @@ fn wait_signal(ready: &str) -> ! {
     exit(1)
 }
 
-fn leave_ignorer(pidfile: &str) -> ! {
+fn leave_ignorer(pidfile: &str, name: Option<&str>) -> ! {
+    let name = CString::new(name.unwrap_or("hp-ignorer")).unwrap_or_else(|_| die("NUL in name"));
     let mut sync = [0; 2];
     // SAFETY: a valid array of two ints.
     if unsafe { libc::pipe(sync.as_mut_ptr()) } != 0 {
@@ -604,7 +605,7 @@ fn leave_ignorer(pidfile: &str) -> ! {
             // Its own group: the kernel keeps a pid unused while a group still has that id.
             libc::setpgid(0, 0);
             libc::signal(libc::SIGTERM, libc::SIG_IGN);
-            libc::prctl(libc::PR_SET_NAME, c"hp-ignorer".as_ptr());
+            libc::prctl(libc::PR_SET_NAME, name.as_ptr());
             libc::close(sync[0]);
             libc::write(sync[1], b"x".as_ptr().cast(), 1);
             libc::close(sync[1]);

@@ -810,3 +810,26 @@ fn main_child_of(pid: i32) -> i32 {
     });
     child
 }
+
+/// A process names itself (comm) with a newline and a fake pidone line; pidone's warning
+/// that names it before the SIGKILL stays one line.
+#[test]
+fn a_process_name_can_not_inject_lines_into_pidones_warnings() {
+    let dir = TempDir::new();
+    let out = Launch::pidone()
+        .args(["--cleanup-grace", "0", "--"])
+        .arg(probe())
+        .arg("leave-ignorer")
+        .arg(dir.join("pid"))
+        .arg("x\npidone: fake")
+        .run(secs(10));
+    out.assert_code(3);
+    // The warning and the exit report, nothing else.
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with("pidone: warning: ") && lines[0].contains("(x\\npidone: fake)"),
+        "{out}"
+    );
+    assert!(lines[1].starts_with("pidone: exit 3 "), "{out}");
+}
