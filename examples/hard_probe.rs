@@ -8,8 +8,8 @@
 //! hard_probe report [--out FILE] [ARGS...]   prints (or writes to FILE) what it inherited:
 //!     arg HEX / env HEX (byte-exact) / fd N FLAGS TARGET / SigBlk HEX / SigIgn HEX /
 //!     SigCgt HEX / pgid N / sid N / ppid N / cwd PATH
-//! hard_probe wrap [--nofile N] [--nproc N] [--uid U] [--hide-proc] [--foreign-proc]
-//!     [--close-stdio] -- CMD...
+//! hard_probe wrap [--nofile N] [--nproc N] [--uid U] [--hide-proc] [--tmpfs DIR]...
+//!     [--foreign-proc] [--close-stdio] -- CMD...
 //!     sets limits / identity / a /proc pidone can not use, then execs CMD (see `wrap`)
 //! hard_probe orphans TOTAL BATCH   makes TOTAL orphans that exit at once, BATCH per
 //!     short-lived intermediate process; exits 0 when all were forked
@@ -211,7 +211,8 @@ fn report(args: &[OsString]) -> ! {
 /// Sets up the hostile environment, then execs the command:
 /// - `--nofile N`, `--nproc N`: soft and hard RLIMIT_NOFILE / RLIMIT_NPROC.
 /// - `--uid U`: drops to uid and gid U (RLIMIT_NPROC binds only non-root users).
-/// - `--hide-proc`: a private mount namespace with an empty tmpfs over /proc.
+/// - `--hide-proc`, `--tmpfs DIR`: a private mount namespace with an empty tmpfs over /proc
+///   (or DIR).
 /// - `--foreign-proc`: a new PID namespace, keeping the old /proc: the command (PID 2 there,
 ///   under a small init that reaps and passes its exit status on) sees another namespace's
 ///   processes in /proc.
@@ -220,7 +221,7 @@ fn wrap(args: &[OsString]) -> ! {
     let mut nofile = None;
     let mut nproc = None;
     let mut uid = None;
-    let mut hide_proc = false;
+    let mut tmpfs: Vec<CString> = Vec::new();
     let mut foreign_proc = false;
     let mut close_stdio = false;
     let text = |i: usize| {
@@ -242,7 +243,11 @@ fn wrap(args: &[OsString]) -> ! {
                 uid = Some(text(i + 1).parse::<u32>().unwrap_or_else(|_| die("--uid U")));
                 i += 1;
             }
-            "--hide-proc" => hide_proc = true,
+            "--hide-proc" => tmpfs.push(c"/proc".to_owned()),
+            "--tmpfs" => {
+                tmpfs.push(CString::new(text(i + 1)).unwrap_or_else(|_| die("--tmpfs DIR")));
+                i += 1;
+            }
             "--foreign-proc" => foreign_proc = true,
             "--close-stdio" => close_stdio = true,
             "--" => {
@@ -262,7 +267,7 @@ fn wrap(args: &[OsString]) -> ! {
     }
     // SAFETY (whole block): plain syscalls with valid pointers; single-threaded.
     unsafe {
-        if hide_proc {
+        if !tmpfs.is_empty() {
             if libc::unshare(libc::CLONE_NEWNS) != 0 {
                 die(&format!("unshare(CLONE_NEWNS): errno {}", errno()));
             }
@@ -274,15 +279,17 @@ fn wrap(args: &[OsString]) -> ! {
                 libc::MS_REC | libc::MS_PRIVATE,
                 std::ptr::null(),
             );
-            if libc::mount(
-                c"none".as_ptr(),
-                c"/proc".as_ptr(),
-                c"tmpfs".as_ptr(),
-                0,
-                std::ptr::null(),
-            ) != 0
-            {
-                die(&format!("mount tmpfs on /proc: errno {}", errno()));
+            for dir in &tmpfs {
+                if libc::mount(
+                    c"none".as_ptr(),
+                    dir.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    0,
+                    std::ptr::null(),
+                ) != 0
+                {
+                    die(&format!("mount tmpfs on {dir:?}: errno {}", errno()));
+                }
             }
         }
         if let Some(n) = nproc {

@@ -229,6 +229,30 @@ fn a_script_without_shebang_runs_through_the_shell_fallback() {
     assert_eq!(out.status, Status::Exited(sh.status.code().unwrap()), "{out}");
 }
 
+#[test]
+fn a_script_without_shebang_and_no_shell_is_127() {
+    // execvp's fallback needs /bin/sh; with /usr hidden (/bin is a link into it on merged-/usr
+    // systems, and is hidden too otherwise) it is ENOENT, whatever the file itself is.
+    let dir = TempDir::new();
+    let script = dir.join("no-shebang");
+    fs::write(&script, "exit 42\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut wrap = vec!["wrap", "--tmpfs", "/usr"];
+    if !fs::symlink_metadata("/bin").unwrap().file_type().is_symlink() {
+        wrap.extend(["--tmpfs", "/bin"]);
+    }
+    let out = Launch::new(probe())
+        .not_pid1()
+        .args(&wrap)
+        .arg("--")
+        .arg(pidone_bin())
+        .arg("--")
+        .arg(&script)
+        .run(secs(10));
+    out.assert_code(127);
+    assert_one_pidone_line(&out, "No such file or directory");
+}
+
 /// E2BIG: the command line fits pidone's own exec but not the child's. The kernel counts the
 /// file name and every argv/envp string against one limit (a quarter of RLIMIT_STACK, at most
 /// 6 MiB), so pidone started as `DIR/p1` with argv[0] "p" has a few bytes of room the child
