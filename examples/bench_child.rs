@@ -85,6 +85,17 @@ fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// CPU time this thread has used, in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out-pointer; CLOCK_THREAD_CPUTIME_ID always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 extern "C" fn on_usr1(_sig: libc::c_int) {
     // Only async-signal-safe calls here: clock_gettime and write.
     let stamp = monotonic_ns().to_ne_bytes();
@@ -145,7 +156,8 @@ fn read_exact(fd: libc::c_int, buf: &mut [u8]) -> bool {
 /// than pid_max of them) and write "done END_NS LEFT\n", END_NS on CLOCK_MONOTONIC.
 ///
 /// As PID 1 (no init), the orphans are our own zombies: we reap them with a plain blocking
-/// `waitpid` loop, the least a reaper can do, and write "selfreap DURATION_NS LEFT\n".
+/// `waitpid` loop, the least a reaper can do, and write "selfreap DURATION_NS LEFT CPU_NS\n"
+/// (CPU_NS: our own CPU time in that loop).
 fn zombies(n: usize) -> ! {
     report(b"R");
     let mut go = [0u8; 1];
@@ -202,6 +214,7 @@ fn zombies(n: usize) -> ! {
     // SAFETY: plain getpid.
     if unsafe { libc::getpid() } == 1 {
         let start = Instant::now();
+        let cpu_start = thread_cpu_ns();
         loop {
             let mut status = 0;
             // SAFETY: valid out-pointer; blocks until a child can be reaped or none is left.
@@ -212,7 +225,8 @@ fn zombies(n: usize) -> ! {
             }
         }
         let took = start.elapsed().as_nanos();
-        report(format!("selfreap {took} 0\n").as_bytes());
+        let cpu = thread_cpu_ns() - cpu_start;
+        report(format!("selfreap {took} 0 {cpu}\n").as_bytes());
         exit(0);
     }
 

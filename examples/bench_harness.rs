@@ -1177,7 +1177,8 @@ impl Ctx {
 
     // ------------------------------------------------------------ reaping orphaned zombies
 
-    fn reap_once(&mut self, i: usize, n: usize) -> io::Result<(f64, usize)> {
+    /// One reap run: (wall ns, CPU ns of the reaper, zombies left).
+    fn reap_once(&mut self, i: usize, n: usize) -> io::Result<(f64, f64, usize)> {
         let init = &self.opts.inits[i];
         let cmd = command(init, &[self.opts.child.clone(), "zombies".into(), n.to_string()]);
         let mut run = launch(&cmd, true, &self.opts.log)?;
@@ -1203,17 +1204,28 @@ impl Ctx {
         if made != format!("zombies {n}") {
             return Err(io::Error::other(format!("unexpected report '{made}'")));
         }
+        // The init is stopped: its CPU time stands still until SIGCONT.
+        let cpu_before = proc_cpu_ns(run.pid);
         let start = monotonic_ns();
         if !init.is_none() {
             kill(run.pid, libc::SIGCONT);
         }
         let done = run.reader().read_line(Instant::now() + Duration::from_secs(60))?;
+        let cpu_after = proc_cpu_ns(run.pid);
         run.finish();
         let parts: Vec<&str> = done.split_whitespace().collect();
         let num = |k: usize| parts.get(k).and_then(|v| v.parse::<u64>().ok());
-        match (parts.first().copied(), num(1), num(2)) {
-            (Some("done"), Some(end), Some(left)) => Ok((end.saturating_sub(start) as f64, left as usize)),
-            (Some("selfreap"), Some(took), Some(left)) => Ok((took as f64, left as usize)),
+        match (parts.first().copied(), num(1), num(2), num(3)) {
+            (Some("done"), Some(end), Some(left), _) => {
+                let cpu = match (cpu_before, cpu_after) {
+                    (Some(a), Some(b)) => b.saturating_sub(a) as f64,
+                    _ => f64::NAN,
+                };
+                Ok((end.saturating_sub(start) as f64, cpu, left as usize))
+            }
+            (Some("selfreap"), Some(took), Some(left), Some(cpu)) => {
+                Ok((took as f64, cpu as f64, left as usize))
+            }
             _ => Err(io::Error::other(format!("unexpected report '{done}'"))),
         }
     }
@@ -1225,46 +1237,63 @@ impl Ctx {
             "reap: rounds: {rounds}, {n} orphaned zombies per init and round"
         ));
         let mut took: Vec<Vec<f64>> = vec![Vec::new(); self.opts.inits.len()];
+        let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); self.opts.inits.len()];
         let mut left: Vec<Vec<usize>> = vec![Vec::new(); self.opts.inits.len()];
         for _ in 0..rounds {
             for k in self.rng.shuffled(idx.len()) {
                 let i = idx[k];
                 match self.reap_once(i, n) {
-                    Ok((t, l)) => {
+                    Ok((t, c, l)) => {
                         took[i].push(t);
+                        if c.is_finite() {
+                            cpu[i].push(c);
+                        }
                         left[i].push(l);
                     }
                     Err(e) => self.fail(format!("reap: {}: {e}", self.opts.inits[i].name)),
                 }
             }
         }
-        let base = median(&took[0]);
+        let (base, base_cpu) = (median(&took[0]), median(&cpu[0]));
         let _ = writeln!(
             self.out,
             "\n## Reaping {n} orphaned zombies\n\n\
              Rounds: {rounds}, the inits interleaved. The init is SIGSTOPped; its child double-forks {n} \
              processes that exit at once (zombies of PID 1); once all have exited the init gets SIGCONT, \
-             and the time runs until every one of them is gone (the child polls kill(pid, 0) for ESRCH, \
-             every 100 µs). \"No init\": the child is PID 1 and reaps them itself with a blocking \
-             waitpid loop, the least any reaper can do. Zombies left: still there 30 s later.\n\n\
-             | init | median | min | max | ratio | zombies left |\n|---|---:|---:|---:|---:|---:|"
+             and the wall time runs until every one of them is gone (the child polls kill(pid, 0) for \
+             ESRCH, every 100 µs). CPU: the init's own CPU time from SIGCONT to the end \
+             (/proc/PID/schedstat), which the load from other processes does not inflate. \"No init\": \
+             the child is PID 1 and reaps them itself with a blocking waitpid loop, the least any \
+             reaper can do (its wall and CPU time of that loop). Zombies left: still there 30 s \
+             later.\n\n\
+             | init | wall: median | min | max | ratio | CPU of the reaper: median | min | ratio | zombies left |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for &i in &idx {
-            let m = median(&took[i]);
+            let (m, mc) = (median(&took[i]), median(&cpu[i]));
             let l: usize = left[i].iter().copied().max().unwrap_or(0);
             let _ = writeln!(
                 self.out,
-                "| {} | {} | {} | {} | {} | {l} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {l} |",
                 self.opts.inits[i].name,
                 fmt_ms(m),
                 fmt_ms(percentile(&took[i], 0.0)),
                 fmt_ms(percentile(&took[i], 100.0)),
                 fmt_ratio(m, base),
+                fmt_ms(mc),
+                fmt_ms(percentile(&cpu[i], 0.0)),
+                fmt_ratio(mc, base_cpu),
             );
             let cell = if i == 0 {
-                fmt_ms(m)
+                format!("{} / {}", fmt_ms(m), fmt_ms(mc))
             } else {
-                format!("{} ({}), {l} left", fmt_ms(m), fmt_ratio(m, base))
+                format!(
+                    "{} ({}) / {} ({}), {l} left",
+                    fmt_ms(m),
+                    fmt_ratio(m, base),
+                    fmt_ms(mc),
+                    fmt_ratio(mc, base_cpu)
+                )
             };
             self.summary.insert((i, "reap"), cell);
             if self.opts.inits[i].name == "pidone" && (l > 0 || took[i].is_empty()) {
@@ -1284,11 +1313,14 @@ impl Ctx {
             ("wakes", "idle wake-ups per 10 s".into()),
             (
                 "latency",
-                "signal latency, kill → child's handler (median, ratio)".into(),
+                "signal latency, kill → child's handler, median (ratio): spread / one CPU".into(),
             ),
             (
                 "reap",
-                format!("reap {} orphaned zombies (median, ratio), left", self.opts.reap_n),
+                format!(
+                    "reap {} orphaned zombies, median (ratio): wall / CPU of the reaper; left",
+                    self.opts.reap_n
+                ),
             ),
             ("stop", "stop with a child that ignores SIGTERM".into()),
             ("size", "binary size (linkage)".into()),

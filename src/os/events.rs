@@ -63,8 +63,10 @@ impl Events {
 
     /// Reads every pending signal. The signalfd returns whole records only, never a short one.
     fn drain(&self) -> io::Result<Vec<Received>> {
-        let mut received = Vec::new();
-        let mut buf = [0u8; SIGINFO_SIZE * 32];
+        // A few records per read: the buffer is zeroed on every wake-up, and a burst of
+        // signals is rare (the loop below reads again when the buffer came back full).
+        let mut received = Vec::with_capacity(4);
+        let mut buf = [0u8; SIGINFO_SIZE * 4];
         loop {
             // SAFETY: reading into a stack buffer of the given length.
             let n = unsafe { libc::read(self.signalfd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
