@@ -170,13 +170,23 @@ pub fn parse_exit_code(text: &str) -> Result<u8, String> {
     text.parse::<u8>().map_err(|_| bad())
 }
 
-/// `TINI_VERBOSITY`: a non-negative decimal number.
-pub fn parse_verbosity(text: &str) -> Result<Verbosity, String> {
-    let bad = || format!("invalid verbosity '{text}' (use a number such as 0, 1, 2 or 3)");
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    Ok(text.parse::<u32>().unwrap_or(u32::MAX))
+/// `TINI_VERBOSITY`, read the way tini reads it (`atoi`): leading blanks, an optional sign,
+/// the digits that follow; anything else counts as 0. An image that sets it to "" or "yes"
+/// starts under tini, so it must start under pidone too. Negative means silent, as in tini.
+pub fn parse_verbosity(text: &str) -> Verbosity {
+    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (negative, digits) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    let value = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0u32, |acc, d| {
+            acc.saturating_mul(10).saturating_add(u32::from(d - b'0'))
+        });
+    if negative { 0 } else { value }
 }
 
 #[cfg(test)]
@@ -220,6 +230,16 @@ mod tests {
         assert!(parse_report("xml").is_err());
         assert_eq!(parse_log_format("json"), Ok(LogFormat::Json));
         assert!(parse_log_format("yaml").is_err());
+    }
+
+    #[test]
+    fn verbosity_reads_like_atoi() {
+        assert_eq!(parse_verbosity("3"), 3);
+        assert_eq!(parse_verbosity(" +2x"), 2);
+        assert_eq!(parse_verbosity(""), 0);
+        assert_eq!(parse_verbosity("yes"), 0);
+        assert_eq!(parse_verbosity("-1"), 0);
+        assert_eq!(parse_verbosity("99999999999999"), u32::MAX);
     }
 
     #[test]
