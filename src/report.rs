@@ -81,10 +81,16 @@ impl ExitReport {
         line.push(')');
         if let Some(sig) = self.stop_signal {
             // A stop signal that only arrived during the cleanup did not end the child.
-            if matches!(self.cause, Cause::StopSignal | Cause::GraceExpired) {
-                let _ = write!(line, " after stop signal {sig}");
-            } else {
-                let _ = write!(line, "; stop signal {sig} during cleanup");
+            match self.cause {
+                Cause::StopSignal | Cause::GraceExpired => {
+                    let _ = write!(line, " after stop signal {sig}");
+                }
+                Cause::Exited => {
+                    let _ = write!(line, "; stop signal {sig} during cleanup");
+                }
+                Cause::ExecFailed => {
+                    let _ = write!(line, "; stop signal {sig} received");
+                }
             }
             if self.cause == Cause::GraceExpired {
                 line.push_str("; grace expired");
