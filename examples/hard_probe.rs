@@ -524,7 +524,12 @@ fn close_stdio(code: i32) -> ! {
 }
 
 fn regroup(mode: &str, ready: &str) -> ! {
-    let (base, exit_at_once) = match mode.strip_suffix("-exit") {
+    let (mode, exit_at_once) = match mode.strip_suffix("-exit") {
+        Some(base) => (base, true),
+        None => (mode, false),
+    };
+    // "-ignore": the main process ignores SIGTERM and waits for its SIGKILL.
+    let (base, ignore_term) = match mode.strip_suffix("-ignore") {
         Some(base) => (base, true),
         None => (mode, false),
     };
@@ -580,7 +585,7 @@ fn regroup(mode: &str, ready: &str) -> ! {
     }
     let mask = block_everything();
     while let Some(sig) = wait_one(mask, Duration::from_secs(60)) {
-        if sig == libc::SIGTERM {
+        if sig == libc::SIGTERM && !ignore_term {
             exit(0);
         }
     }

@@ -10,11 +10,13 @@
 use crate::config::{Config, Grace};
 use crate::report::{Cause, ExitReport, Proc};
 use crate::signal::{RewriteTarget, Signal};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-/// How long pidone waits for the reaping after it has SIGKILLed everything it could find. A
-/// process it could not find (no usable /proc and outside the child's process group) would
-/// otherwise keep it waiting forever; after this it exits without it.
+/// How long pidone waits for the reaping after a SIGKILL before it looks again. Processes it
+/// found get SIGKILL again and are waited for (a big address space or an uninterruptible
+/// sleep can take a while to die); when it could not list them all (no usable /proc, and a
+/// leftover outside the child's process group) it exits without them instead of waiting for ever.
 pub const KILL_REAP_LIMIT: Duration = Duration::from_secs(1);
 
 /// How a child ended, as `waitpid` reports it.
@@ -64,6 +66,8 @@ pub enum KillReason {
     GraceExpired,
     /// The cleanup grace after the main child exited ran out.
     CleanupExpired,
+    /// Processes were still alive [`KILL_REAP_LIMIT`] after the last SIGKILL.
+    StillAlive,
     /// A stop signal arrived during the cleanup.
     StopDuringCleanup,
 }
@@ -117,6 +121,8 @@ pub struct Supervisor {
     killed: Vec<Proc>,
     /// When the last `KillRemaining` was issued.
     killed_at: Option<Instant>,
+    /// Whether the OS layer could list every descendant at the last SIGKILL.
+    kill_reached_all: bool,
 }
 
 impl Supervisor {
@@ -135,6 +141,7 @@ impl Supervisor {
             terminated: Vec::new(),
             killed: Vec::new(),
             killed_at: None,
+            kill_reached_all: true,
         }
     }
 
@@ -160,9 +167,14 @@ impl Supervisor {
         self.terminated.extend(procs);
     }
 
-    /// Records the processes the OS layer sent SIGKILL to, for the report.
-    pub fn record_killed(&mut self, procs: Vec<Proc>) {
-        self.killed.extend(procs);
+    /// Records the processes the OS layer sent SIGKILL to, for the report, and whether it
+    /// could list every descendant (false after a fallback that may have missed some).
+    pub fn record_killed(&mut self, procs: Vec<Proc>, reached_all: bool) {
+        // A retry kills the same stragglers again: report each once.
+        let known: HashSet<i32> = self.killed.iter().map(|p| p.pid).collect();
+        self.killed
+            .extend(procs.into_iter().filter(|p| !known.contains(&p.pid)));
+        self.kill_reached_all = reached_all;
     }
 
     pub fn on(&mut self, event: Event, now: Instant) -> Vec<Action> {
@@ -328,9 +340,12 @@ impl Supervisor {
                 if self.main_status.is_some()
                     && self.killed_at.is_some_and(|at| now >= at + KILL_REAP_LIMIT) =>
             {
+                if self.kill_reached_all {
+                    return vec![Action::KillRemaining(KillReason::StillAlive)];
+                }
                 log::warn!(
-                    "processes are still running {KILL_REAP_LIMIT:?} after SIGKILL (not found: no usable \
-                     /proc and outside the child's process group); exiting without them"
+                    "processes may still be running {KILL_REAP_LIMIT:?} after SIGKILL (no usable /proc to \
+                     find them, and outside the child's process group); exiting without them"
                 );
                 self.phase = Phase::Done;
                 vec![Action::Exit(self.report(now))]
@@ -491,10 +506,13 @@ mod tests {
         assert_eq!(h.sup.deadline(), None);
         // Signals while killing go nowhere.
         assert_eq!(h.signal(10_001, "TERM"), vec![]);
-        h.sup.record_killed(vec![Proc {
-            pid: MAIN,
-            comm: "app".into(),
-        }]);
+        h.sup.record_killed(
+            vec![Proc {
+                pid: MAIN,
+                comm: "app".into(),
+            }],
+            true,
+        );
         // Main reaped but another child still dying: wait.
         assert_eq!(
             h.reap(10_002, &[(MAIN, ChildStatus::Signaled(Signal::KILL))], true),
@@ -618,6 +636,45 @@ mod tests {
         assert_eq!(r.exit_code, 0);
         assert_eq!(r.cause, Cause::Exited);
         assert_eq!(r.terminated.len(), 1);
+    }
+
+    #[test]
+    fn survivors_of_a_sigkill_are_killed_again_and_waited_for() {
+        let mut h = Harness::default();
+        h.reap(0, &[(MAIN, ChildStatus::Exited(0))], true);
+        h.timer(2000);
+        let worker = Proc {
+            pid: 5,
+            comm: "worker".into(),
+        };
+        h.sup.record_killed(vec![worker.clone()], true);
+        // Still not reaped a second later (a large address space, an uninterruptible sleep):
+        // found through /proc, so SIGKILL again and keep waiting, without a second report entry.
+        assert_eq!(h.timer(3000), vec![Action::KillRemaining(KillReason::StillAlive)]);
+        h.sup.record_killed(vec![worker], true);
+        assert_eq!(h.sup.deadline(), Some(h.at(3000) + KILL_REAP_LIMIT));
+        let r = Harness::exit_report(h.reap(3500, &[(5, ChildStatus::Signaled(Signal::KILL))], false));
+        assert_eq!(r.killed.len(), 1);
+    }
+
+    #[test]
+    fn pidone_gives_up_on_processes_it_could_not_list() {
+        let mut h = Harness::default();
+        h.reap(0, &[(MAIN, ChildStatus::Exited(3))], true);
+        h.timer(2000);
+        h.sup.record_killed(vec![], false);
+        let r = Harness::exit_report(h.timer(3000));
+        assert_eq!(r.exit_code, 3);
+    }
+
+    #[test]
+    fn no_give_up_while_the_main_child_is_unreaped() {
+        let mut h = Harness::default();
+        h.signal(0, "TERM");
+        h.timer(10_000);
+        h.sup.record_killed(vec![], false);
+        assert_eq!(h.sup.deadline(), None, "wait for the main child's own SIGCHLD");
+        assert_eq!(h.timer(20_000), vec![]);
     }
 
     #[test]

@@ -433,6 +433,30 @@ fn proc_hidden_stop_with_grace_expiry_does_not_hang() {
     assert!(start.elapsed() < secs(8), "{:?}: {out}", start.elapsed());
 }
 
+/// Review finding: with /proc hidden, the kill at the grace deadline went to the child's
+/// original process group only; a main child that had joined another group was never killed
+/// and pidone waited for it for ever. The main child now always gets SIGKILL through its pidfd.
+#[test]
+fn proc_hidden_grace_expiry_kills_a_main_child_that_left_its_group() {
+    let dir = TempDir::new();
+    let ready = dir.join("ready");
+    let p = Launch::new(probe())
+        .not_pid1()
+        .args(["wrap", "--hide-proc", "--"])
+        .arg(pidone_bin())
+        .args(["--grace", "1s", "--cleanup-grace", "1s", "--"])
+        .arg(probe())
+        .args(["regroup", "leave-ignore"])
+        .arg(&ready)
+        .spawn();
+    wait_for_file(&ready, secs(10));
+    let start = Instant::now();
+    p.signal(libc::SIGTERM);
+    let out = p.wait_timeout(secs(30));
+    out.assert_code(137);
+    assert!(start.elapsed() < secs(8), "{:?}: {out}", start.elapsed());
+}
+
 #[test]
 fn foreign_proc_when_not_pid1_signals_nothing_it_lists() {
     // /proc shows the launcher's namespace (the sibling, testkit init, the wrapper): pidone

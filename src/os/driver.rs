@@ -86,22 +86,12 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
             .map_err(context("waiting for events failed"))?;
         let now = Instant::now();
         let mut actions = Vec::new();
-        if deadline.is_some_and(|d| now >= d) {
-            actions.extend(sup.on(Event::Timer, now));
-        }
-        let mut chld = false;
-        for Received { sig, sender_pid, .. } in received {
-            if sig == Signal::CHLD {
-                chld = true;
-            } else if sender_pid == me {
-                // Raised by pidone's own syscalls (SIGPIPE, SIGXFSZ on a write), not a request.
-                log::debug!("ignoring {sig} raised by pidone itself");
-            } else {
-                log::debug!("received {sig} from pid {sender_pid}");
-                actions.extend(sup.on(Event::Signal(sig), now));
-            }
-        }
-        if chld {
+        // Reaping first: a child that has exited is gone before the deadline or a signal in
+        // the same wake-up is judged (no "grace expired" for a child that made it, no signal
+        // sent to a pid that was just reaped).
+        let (chld, signals): (Vec<Received>, Vec<Received>) =
+            received.into_iter().partition(|r| r.sig == Signal::CHLD);
+        if !chld.is_empty() {
             let reaped = reap_all();
             for (pid, status) in reaped.children {
                 actions.extend(sup.on(Event::Reaped { pid, status }, now));
@@ -112,6 +102,18 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
                 },
                 now,
             ));
+        }
+        if deadline.is_some_and(|d| now >= d) {
+            actions.extend(sup.on(Event::Timer, now));
+        }
+        for Received { sig, sender_pid, .. } in signals {
+            if sender_pid == me {
+                // Raised by pidone's own syscalls (SIGPIPE, SIGXFSZ on a write), not a request.
+                log::debug!("ignoring {sig} raised by pidone itself");
+            } else {
+                log::debug!("received {sig} from pid {sender_pid}");
+                actions.extend(sup.on(Event::Signal(sig), now));
+            }
         }
         for action in actions {
             if let Some(report) = carry_out(action, &mut sup, &child, &scope, config) {
@@ -162,15 +164,26 @@ fn carry_out(
         }
         Action::KillRemaining(reason) => {
             let why = match (reason, config.grace) {
-                (KillReason::GraceExpired, Grace::After(g)) => format!("grace period of {g:?} expired"),
+                (KillReason::GraceExpired, Grace::After(g)) => {
+                    format!("grace period of {} expired", human_duration(g))
+                }
                 (KillReason::GraceExpired, Grace::Never) => "grace period expired".to_owned(),
                 (KillReason::CleanupExpired, _) => "cleanup grace expired".to_owned(),
                 (KillReason::StopDuringCleanup, _) => "stop signal during cleanup".to_owned(),
+                (KillReason::StillAlive, _) => "still running after SIGKILL".to_owned(),
             };
-            let procs = shutdown::kill_remaining(scope, &mut |batch| {
+            let (procs, reached_all) = shutdown::kill_remaining(scope, &mut |batch| {
                 log::warn!("{why}; sending SIGKILL to {}", describe(batch));
             });
-            sup.record_killed(procs);
+            if !sup.main_exited() {
+                // Whatever the listing missed (a child that left its process group while /proc
+                // is unusable), the main child itself is never out of reach.
+                match &child.pidfd {
+                    Some(fd) => shutdown::send_pidfd(fd, Signal::KILL),
+                    None => shutdown::send_raw(child.pid, Signal::KILL),
+                };
+            }
+            sup.record_killed(procs, reached_all);
         }
         Action::Exit(report) => return Some(report),
     }
@@ -186,4 +199,30 @@ fn describe(procs: &[Proc]) -> String {
         .collect();
     let noun = if procs.len() == 1 { "process" } else { "processes" };
     format!("{} {noun}: {}", procs.len(), names.join(", "))
+}
+
+/// "10s", "1.5s", "250ms": durations as a user writes them.
+fn human_duration(d: std::time::Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < std::time::Duration::from_secs(1) && d.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{}ms", d.as_millis())
+    } else {
+        let seconds = format!("{:.3}", d.as_secs_f64());
+        format!("{}s", seconds.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_written() {
+        assert_eq!(human_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(human_duration(Duration::ZERO), "0s");
+        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+    }
 }

@@ -22,9 +22,11 @@ pub struct Scope {
 /// Sends SIGTERM, then SIGCONT (a stopped process would not see the TERM until continued),
 /// to every remaining descendant. Returns whom.
 pub fn terminate_remaining(scope: &Scope) -> Vec<Proc> {
-    let sent = signal_remaining(scope, Signal::TERM, false, &mut |_| {});
+    let (sent, _) = signal_remaining(scope, Signal::TERM, false, &mut |_| {});
     for p in &sent {
-        send_checked(scope, p.pid, None, Signal::CONT);
+        // Checked like the TERM: one that exited on it may already have been reaped by its
+        // parent, and its pid reused.
+        send_checked(scope, p.pid, Some(p.start_time), Signal::CONT);
     }
     if sent.is_empty() && scope.pid1 {
         send_raw(-1, Signal::CONT);
@@ -39,19 +41,22 @@ pub fn terminate_remaining(scope: &Scope) -> Vec<Proc> {
 
 /// SIGKILLs every remaining descendant, again and again until a pass finds no new one (a
 /// process may fork between the listing and its kill). `announce` sees each batch first.
-pub fn kill_remaining(scope: &Scope, announce: &mut dyn FnMut(&[Proc])) -> Vec<Proc> {
-    let killed = signal_remaining(scope, Signal::KILL, true, announce);
+/// Also returns whether every descendant could be found (false after the process-group
+/// fallback: a leftover outside that group is out of reach).
+pub fn kill_remaining(scope: &Scope, announce: &mut dyn FnMut(&[Proc])) -> (Vec<Proc>, bool) {
+    let (killed, listed) = signal_remaining(scope, Signal::KILL, true, announce);
     if scope.pid1 {
         // Atomic against fork in the kernel: nothing in the namespace survives this.
         send_raw(-1, Signal::KILL);
     }
-    killed
+    let killed = killed
         .into_iter()
         .map(|p| Proc {
             pid: p.pid,
             comm: p.comm,
         })
-        .collect()
+        .collect();
+    (killed, listed || scope.pid1)
 }
 
 fn signal_remaining(
@@ -59,7 +64,7 @@ fn signal_remaining(
     sig: Signal,
     repeat: bool,
     announce: &mut dyn FnMut(&[Proc]),
-) -> Vec<ProcEntry> {
+) -> (Vec<ProcEntry>, bool) {
     let mut done: HashSet<i32> = HashSet::new();
     let mut sent = Vec::new();
     // Bounded: each pass only finds processes forked by ones that were alive a pass ago.
@@ -70,7 +75,7 @@ fn signal_remaining(
                 if sent.is_empty() {
                     fallback(scope, sig, &err);
                 }
-                break;
+                return (sent, false);
             }
         };
         if batch.is_empty() {
@@ -94,7 +99,7 @@ fn signal_remaining(
             break;
         }
     }
-    sent
+    (sent, true)
 }
 
 fn fallback(scope: &Scope, sig: Signal, err: &std::io::Error) {
