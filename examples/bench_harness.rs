@@ -50,6 +50,7 @@ struct Opts {
     startup_rounds: usize,
     latency_rounds: usize,
     latency_samples: usize,
+    latency_settle_ms: u64,
     idle_rounds: usize,
     idle_secs: u64,
     stop_rounds: usize,
@@ -149,8 +150,9 @@ fn parse_opts() -> Opts {
         pidone_grace_ms,
         log,
         startup_rounds: n(1000, 100),
-        latency_rounds: n(60, 2),
-        latency_samples: 20,
+        latency_rounds: n(40, 2),
+        latency_samples: 30,
+        latency_settle_ms: if smoke { 100 } else { 1000 },
         idle_rounds: n(3, 1),
         idle_secs: if smoke { 5 } else { 10 },
         stop_rounds: n(3, 1),
@@ -845,30 +847,34 @@ impl Ctx {
         let mut lost = vec![0usize; self.opts.inits.len()];
         let child = vec![self.opts.child.clone(), "latency".into()];
         let jobs: Vec<(usize, usize)> = idx.iter().flat_map(|&i| [(i, 0), (i, 1)]).collect();
+        let settle = Duration::from_millis(self.opts.latency_settle_ms);
         for _ in 0..rounds {
-            for k in self.rng.shuffled(jobs.len()) {
-                let (i, mode) = jobs[k];
+            // Start every instance of the round first, then let them all sit idle for a while:
+            // the scheduler's wake-up heuristics (wakee flips, lag) remember the start-up
+            // (fork, exec, the init's own wait for the exec) for a few hundred milliseconds, and
+            // a real signal comes long after start-up.
+            let mut runs: Vec<(usize, usize, Running)> = Vec::new();
+            for &(i, mode) in &jobs {
                 let cpu = if mode == 1 { pin_cpu } else { None };
                 if mode == 1 && cpu.is_none() {
                     continue;
                 }
-                let _pinned = cpu.map(PinSelf::new);
                 let cmd = command(&self.opts.inits[i], &child);
-                let mut run = match launch_on(&cmd, false, &self.opts.log, cpu) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        self.fail(format!("latency: cannot start {}: {e}", self.opts.inits[i].name));
-                        continue;
-                    }
-                };
-                if let Err(e) = run.ready(Duration::from_secs(10)) {
-                    self.fail(format!(
-                        "latency: {} never became ready: {e}",
-                        self.opts.inits[i].name
-                    ));
-                    continue;
+                let started = launch_on(&cmd, false, &self.opts.log, cpu)
+                    .and_then(|mut r| r.ready(Duration::from_secs(10)).map(|()| r));
+                match started {
+                    Ok(r) => runs.push((i, mode, r)),
+                    Err(e) => self.fail(format!("latency: {} did not start: {e}", self.opts.inits[i].name)),
                 }
-                std::thread::sleep(Duration::from_millis(10));
+            }
+            std::thread::sleep(settle);
+            for k in self.rng.shuffled(runs.len()) {
+                let (i, mode, run) = &mut runs[k];
+                let _pinned = if *mode == 1 {
+                    pin_cpu.map(PinSelf::new)
+                } else {
+                    None
+                };
                 for _ in 0..samples {
                     // Let the init go back to sleep: each sample starts from idle, as a real signal would.
                     std::thread::sleep(Duration::from_millis(2));
@@ -879,18 +885,21 @@ impl Ctx {
                         .reader()
                         .read_exact(&mut stamp, Instant::now() + Duration::from_secs(2))
                     {
-                        Ok(()) => lat[mode][i].push(u64::from_ne_bytes(stamp).saturating_sub(sent) as f64),
+                        Ok(()) => lat[*mode][*i].push(u64::from_ne_bytes(stamp).saturating_sub(sent) as f64),
                         Err(_) => {
-                            lost[i] += 1;
+                            lost[*i] += 1;
                             break;
                         }
                     }
                 }
+            }
+            for (_, _, run) in &mut runs {
                 run.finish();
             }
         }
         let base = median(&lat[0][0]);
         let base1 = median(&lat[1][0]);
+        let settle_ms = self.opts.latency_settle_ms;
         let cpu_note = match pin_cpu {
             Some(c) => format!("CPU {c}"),
             None => "(not measured: no CPU affinity)".into(),
@@ -898,10 +907,11 @@ impl Ctx {
         let _ = writeln!(
             self.out,
             "\n## Signal latency: kill(INIT, SIGUSR1) → the child's handler runs\n\n\
-             Rounds: {rounds}; in each, every init is started twice (in random order) and gets {samples} \
-             signals 2 ms apart (each from idle): once where the scheduler puts it (\"spread\"), once \
-             with the sender, the init and the child all on {cpu_note} (\"one CPU\": no cross-CPU \
-             wake-ups, so it shows the init's own path with less noise). The sender takes \
+             Rounds: {rounds}; in each, every init is started twice, all instances are left idle for \
+             {settle_ms} ms, and then each (in random order) gets {samples} signals 2 ms apart (each from \
+             idle): once where the scheduler puts it (\"spread\"), once with the sender, the init and the \
+             child all on {cpu_note} (\"one CPU\": no cross-CPU wake-ups, so it shows the init's own \
+             path with less noise). The sender takes \
              CLOCK_MONOTONIC just before kill(), the child's handler takes it first thing. \"No init\": \
              the signal goes straight to the child (PID 1 with a handler).\n\n\
              | init | spread: median | p10 | p90 | ratio | one CPU: median | p10 | p90 | ratio | samples | lost |\n\
