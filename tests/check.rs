@@ -496,7 +496,9 @@ fn junit_output_survives_hostile_names() {
         "--",
         "sh",
         "-c",
-        "trap 'exit 0' TERM; sleep 60 & echo '<ready & \"set\">'; wait",
+        // Ready only once the orphan has exec'd `sleep`: until then it is a forked `sh`.
+        "trap 'exit 0' TERM; sleep 60 & until read -r c < /proc/$!/comm && [ \"$c\" = sleep ]; do :; done; \
+         echo '<ready & \"set\">'; wait",
         "a<b>&'\"\u{1}c",
     ]);
     assert_eq!(out.code, 1, "{out}");
