@@ -41,7 +41,8 @@ fn context(what: &'static str) -> impl FnOnce(io::Error) -> io::Error {
 /// without printing it. Blocks every signal of the calling process for good: meant for a
 /// process that exits afterwards (pidone itself, or the child pidone-check forks).
 pub fn supervise(config: &Config) -> io::Result<ExitReport> {
-    let pid1 = getpid() == 1;
+    let me = getpid();
+    let pid1 = me == 1;
     let (signals, signalfd) = SignalState::take_over().map_err(context("cannot take over signals"))?;
 
     if let Some(sig) = config.parent_death_signal {
@@ -77,7 +78,6 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
         main_pgid: child.pid,
     };
     let events = Events::new(signalfd);
-    let me = getpid() as u32;
 
     loop {
         let deadline = sup.deadline();
@@ -107,7 +107,7 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
             actions.extend(sup.on(Event::Timer, now));
         }
         for Received { sig, sender_pid, .. } in signals {
-            if sender_pid == me {
+            if sender_pid == me as u32 {
                 // Raised by pidone's own syscalls (SIGPIPE, SIGXFSZ on a write), not a request.
                 log::debug!("ignoring {sig} raised by pidone itself");
             } else {
