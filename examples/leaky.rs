@@ -109,8 +109,47 @@ fn main() {
     for _ in 0..opts.orphans {
         spawn_orphan(|| orphan(&signals, opts.marker_dir.as_deref()));
     }
+    // "ready" must not come while a short-lived orphan still runs (a test would rightly see it
+    // as a leftover): each one sends its pid through a pipe before it exits, and the main
+    // process waits until /proc shows every one as a zombie or gone. The long-running orphans
+    // were forked before the pipe existed.
+    let mut pids_pipe = [0; 2];
+    // SAFETY: a valid array of two ints.
+    if unsafe { libc::pipe(pids_pipe.as_mut_ptr()) } != 0 {
+        die(1, &format!("pipe: {}", std::io::Error::last_os_error()));
+    }
     for _ in 0..opts.zombies {
-        spawn_orphan(|| {});
+        spawn_orphan(|| {
+            let pid = std::process::id().to_ne_bytes();
+            // SAFETY: writing 4 bytes (atomic on a pipe) from a stack buffer.
+            unsafe { libc::write(pids_pipe[1], pid.as_ptr().cast(), pid.len()) };
+        });
+    }
+    // SAFETY: closing our copy of the write end: EOF comes once every orphan has exited.
+    unsafe { libc::close(pids_pipe[1]) };
+    let mut orphans = Vec::new();
+    let mut buf = [0u8; 4];
+    // SAFETY: reading 4-byte records from our pipe into a stack buffer.
+    while unsafe { libc::read(pids_pipe[0], buf.as_mut_ptr().cast(), buf.len()) } == 4 {
+        orphans.push(u32::from_ne_bytes(buf));
+    }
+    // SAFETY: our own descriptor.
+    unsafe { libc::close(pids_pipe[0]) };
+    let give_up = Instant::now() + Duration::from_secs(10);
+    for pid in orphans {
+        while Instant::now() < give_up {
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Ok(stat)
+                    if !stat
+                        .rsplit(')')
+                        .next()
+                        .is_some_and(|rest| rest.trim_start().starts_with('Z')) =>
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                _ => break, // a zombie, or already reaped
+            }
+        }
     }
     common::ready(opts.ready_file.as_deref());
     let deadline = opts.exit_after.map(|d| Instant::now() + d);
