@@ -137,10 +137,7 @@ fn carry_out(
             to: Target::Child,
         } => {
             log::debug!("forwarding {sig} to {}", child.pid);
-            match &child.pidfd {
-                Some(fd) => shutdown::send_pidfd(fd, sig),
-                None => shutdown::send_raw(child.pid, sig),
-            };
+            signal_main_child(child, sig);
         }
         Action::Deliver {
             sig,
@@ -149,10 +146,7 @@ fn carry_out(
             log::debug!("forwarding {sig} to process group {}", child.pid);
             // An empty group means the child moved to another one: it still gets the signal.
             if !shutdown::send_raw(-child.pid, sig) {
-                match &child.pidfd {
-                    Some(fd) => shutdown::send_pidfd(fd, sig),
-                    None => shutdown::send_raw(child.pid, sig),
-                };
+                signal_main_child(child, sig);
             }
         }
         Action::TerminateRemaining => {
@@ -178,16 +172,22 @@ fn carry_out(
             if !sup.main_exited() {
                 // Whatever the listing missed (a child that left its process group while /proc
                 // is unusable), the main child itself is never out of reach.
-                match &child.pidfd {
-                    Some(fd) => shutdown::send_pidfd(fd, Signal::KILL),
-                    None => shutdown::send_raw(child.pid, Signal::KILL),
-                };
+                signal_main_child(child, Signal::KILL);
             }
             sup.record_killed(procs, reached_all);
         }
         Action::Exit(report) => return Some(report),
     }
     None
+}
+
+/// Signals the main child through its pidfd, or by pid on a kernel without pidfds (safe until
+/// pidone reaps it, and pidone never signals it after that).
+fn signal_main_child(child: &Spawned, sig: Signal) -> bool {
+    match &child.pidfd {
+        Some(fd) => shutdown::send_pidfd(fd, sig),
+        None => shutdown::send_raw(child.pid, sig),
+    }
 }
 
 /// "2 processes: 12 (app), 13 (worker)"
