@@ -14,6 +14,7 @@ use super::verdict::{Outcome, show_elapsed};
 use super::wire;
 use crate::config::{Config, Grace, LogFormat, ReportFormat};
 use crate::os::procfs::{self, ProcEntry};
+use crate::os::reaper;
 use crate::os::{driver, errno_text, getpid, last_error, retry_eintr, write_all, write_stderr};
 use crate::report::{Cause, ExitReport, Proc};
 use crate::signal::Signal;
@@ -453,16 +454,7 @@ fn zombies_below(procs: &[ProcEntry], root: i32) -> u32 {
 /// Reaps every exited child of pidone-check, waiting up to `patience` for killed ones to exit.
 fn reap_children(patience: Duration) {
     let deadline = Instant::now() + patience;
-    loop {
-        let mut status = 0;
-        // SAFETY: status is a valid out-pointer.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid > 0 {
-            continue;
-        }
-        if pid < 0 || Instant::now() >= deadline {
-            return; // ECHILD: none left
-        }
+    while reaper::reap_all().children_left && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
