@@ -30,10 +30,10 @@ target=${CARGO_TARGET_DIR:-target}
 case $target in /*) ;; *) target=$PWD/$target ;; esac
 
 echo "bench: building (cargo build --release)" >&2
-cargo build --release --quiet --bin pidone --example bench_harness --example bench_child
+cargo build --release --quiet -p pidone -p pidone-bench --bins
 pidone=$target/release/pidone
-harness=$target/release/examples/bench_harness
-child=$target/release/examples/bench_child
+harness=$target/release/bench_harness
+child=$target/release/bench_child
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

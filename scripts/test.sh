@@ -12,8 +12,12 @@ trap 'rm -f "$log"' EXIT
 step "install test dependencies"
 bash scripts/setup.sh
 
+step "cargo build (every package: pidone, pidone-check, the test helpers, the benchmark)"
+# `cargo test` builds examples but not the testkit/ package's programs the tests run as children.
+cargo build --release --workspace --all-targets
+
 step "cargo test (unit, integration, property tests)"
-cargo test --release 2>&1 | tee -a "$log"
+cargo test --release --workspace 2>&1 | tee -a "$log"
 
 if [ -f e2e/run.sh ]; then
   step "end-to-end: real containers with podman"

@@ -2,7 +2,6 @@
 //!
 //! Decisions and syscalls live apart: everything above `os` is pure and unit-tested.
 
-pub mod check; //       pidone-check: shutdown tests for CI (used only by that binary)
 pub mod cli; //         argv + environment → Config
 pub mod config; //      the resolved configuration and its value types
 pub mod logger; //      pidone's own log lines on stderr

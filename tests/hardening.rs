@@ -3,7 +3,7 @@
 //! stopped children, closed stdio, process-group games, 100,000 orphans, signal storms,
 //! SIGSTOP/SIGCONT sent to pidone itself.
 //!
-//! The misbehaving child is examples/hard_probe.rs. Tests that need pidone not to be PID 1 run
+//! The misbehaving child is testkit/src/bin/hard_probe.rs. Tests that need pidone not to be PID 1 run
 //! it in the launcher's nested mode (tests/support), so a stray kill can only hit the test's
 //! own PID namespace.
 
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use support::*;
 
 fn probe() -> PathBuf {
-    example_bin("hard_probe")
+    helper_bin("hard_probe")
 }
 
 fn secs(s: u64) -> Duration {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use support::*;
 
 fn probe() -> PathBuf {
-    example_bin("hard_probe")
+    helper_bin("hard_probe")
 }
 
 fn secs(s: u64) -> Duration {

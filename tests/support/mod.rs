@@ -80,21 +80,35 @@ pub fn pidone_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pidone"))
 }
 
-/// An example binary of this package (built by `cargo test`, which builds all examples).
+/// An example application of this package (`cargo test` builds every example).
 pub fn example_bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/<test>-<hash> -> target/<profile>/examples/<name>
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let path = profile_dir.join("examples").join(name);
-    let hint = "run `cargo test` without --test filters, or `cargo build --examples` first";
-    let built = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| panic!("{} is missing: {hint}", path.display()));
-    // `cargo test --test X` does not rebuild examples: refuse a binary older than its source.
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(format!("{name}.rs"));
-    if let Ok(changed) = std::fs::metadata(&source).and_then(|m| m.modified()) {
+    built_binary(&Path::new("examples").join(name), &source)
+}
+
+/// A helper program of the `testkit/` package (testkit, hard_probe). `cargo test` does not
+/// build another package's programs: `cargo build --release` does (scripts/test.sh runs it).
+pub fn helper_bin(name: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testkit/src/bin")
+        .join(format!("{name}.rs"));
+    built_binary(Path::new(name), &source)
+}
+
+/// `relative` under this test binary's profile directory, refused when missing or older than
+/// its source (a stale helper would test yesterday's behaviour).
+fn built_binary(relative: &Path, source: &Path) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test>-<hash> -> target/<profile>/<relative>
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = profile_dir.join(relative);
+    let hint = "run `cargo build --release --workspace --all-targets` first (scripts/test.sh does)";
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: {hint}", path.display()));
+    if let Ok(changed) = std::fs::metadata(source).and_then(|m| m.modified()) {
         assert!(
             built >= changed,
             "{} is older than {}: {hint}",
@@ -105,9 +119,9 @@ pub fn example_bin(name: &str) -> PathBuf {
     path
 }
 
-/// The multi-tool test helper (examples/testkit.rs).
+/// The multi-tool test helper (testkit/src/bin/testkit.rs).
 pub fn testkit() -> PathBuf {
-    example_bin("testkit")
+    helper_bin("testkit")
 }
 
 /// CLOCK_MONOTONIC in nanoseconds (the same clock in every PID namespace).

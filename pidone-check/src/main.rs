@@ -12,5 +12,5 @@ use std::ffi::{c_char, c_int};
 #[unsafe(no_mangle)]
 pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     // std reads argv itself on glibc (from .init_array), even without its runtime.
-    pidone::check::main_with_args(std::env::args_os().collect())
+    pidone_check::main_with_args(std::env::args_os().collect())
 }

@@ -674,7 +674,8 @@ fn check(args: &[&str]) -> Out {
     }
 }
 
-/// An example application, built by `cargo test` next to the test binaries.
+/// An example application of the pidone package (`examples/`), built by `cargo test` at the
+/// workspace root next to the test binaries.
 fn example(name: &str) -> String {
     // target/<profile>/deps/check-<hash> -> target/<profile>/examples/<name>
     let exe = std::env::current_exe().unwrap();
@@ -687,7 +688,7 @@ fn example(name: &str) -> String {
         .join(name);
     assert!(
         path.exists(),
-        "{} is missing: run `cargo test` (it builds the examples)",
+        "{} is missing: run `cargo test` at the workspace root (it builds the examples)",
         path.display()
     );
     path.to_string_lossy().into_owned()

@@ -1,9 +1,9 @@
 //! What one run observed, and the verdict on it (SPEC §6). Pure.
 
-use super::options::{CheckConfig, show_duration};
-use crate::report::{Cause, ExitReport, Proc};
-use crate::signal::Signal;
-use crate::supervisor::ChildStatus;
+use crate::options::{CheckConfig, show_duration};
+use pidone::report::{Cause, ExitReport, Proc};
+use pidone::signal::Signal;
+use pidone::supervisor::ChildStatus;
 use std::time::Duration;
 
 /// Everything pidone-check saw during one run.
@@ -148,7 +148,7 @@ pub fn judge(config: &CheckConfig, o: &Outcome) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::options::{Invocation, parse};
+    use crate::options::{Invocation, parse};
 
     fn config(extra: &[&str]) -> CheckConfig {
         let mut args: Vec<std::ffi::OsString> = extra.iter().map(Into::into).collect();

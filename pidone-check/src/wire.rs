@@ -4,9 +4,9 @@
 //! Both ends are the same binary, so this is a private format: one line per item, fields
 //! separated by spaces, process names hex-encoded (a name may hold any byte but NUL).
 
-use crate::report::{Cause, ExitReport, Proc};
-use crate::signal::Signal;
-use crate::supervisor::ChildStatus;
+use pidone::report::{Cause, ExitReport, Proc};
+use pidone::signal::Signal;
+use pidone::supervisor::ChildStatus;
 use std::fmt::Write as _;
 use std::time::Duration;
 

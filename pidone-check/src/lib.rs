@@ -1,6 +1,6 @@
 //! pidone-check (SPEC §6): runs an application under pidone's supervisor, stops it, and
-//! judges the shutdown. Used only by the `pidone-check` binary, so none of it ends up in
-//! `pidone` (link-time optimisation drops what `pidone` does not call).
+//! judges the shutdown. A package of its own, so its dependencies never reach the `pidone`
+//! binary; it reuses pidone's library for the supervisor itself.
 
 pub mod options; //  argv → CheckConfig (pure)
 pub mod probe; //    readiness probes
@@ -9,8 +9,8 @@ pub mod run; //      one run against the OS: fork the supervisor, probe, stop, c
 pub mod verdict; //  what a run saw → the reasons it failed (pure)
 pub mod wire; //     the supervisor's report over a pipe (pure)
 
-use crate::os::{write_stderr, write_stdout};
 use options::{EXIT_FAILED, EXIT_PASSED, EXIT_USAGE, Format, Invocation};
+use pidone::os::{write_stderr, write_stdout};
 use std::ffi::OsString;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,7 +24,7 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
             return EXIT_PASSED;
         }
         Ok(Invocation::Version) => {
-            write_stdout(format!("pidone-check {}\n", crate::cli::VERSION).as_bytes());
+            write_stdout(format!("pidone-check {}\n", pidone::cli::VERSION).as_bytes());
             return EXIT_PASSED;
         }
         Err(err) => {

@@ -1,9 +1,9 @@
 //! The report on stdout: text, JSON or JUnit XML (SPEC §6). Pure.
 
-use super::options::{CheckConfig, Format, show_duration};
-use super::verdict::{Outcome, show_elapsed, show_exit, show_procs};
-use crate::report::{Proc, json_string};
-use crate::supervisor::ChildStatus;
+use crate::options::{CheckConfig, Format, show_duration};
+use crate::verdict::{Outcome, show_elapsed, show_exit, show_procs};
+use pidone::report::{Proc, json_string};
+use pidone::supervisor::ChildStatus;
 use std::fmt::Write as _;
 use std::time::Duration;
 

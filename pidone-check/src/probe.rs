@@ -1,7 +1,7 @@
 //! Readiness probes (`--ready-*`): each one latches once it has held, and the application is
 //! ready when all of them have.
 
-use super::options::Readiness;
+use crate::options::Readiness;
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -112,7 +112,7 @@ impl<'a> Probes<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::options::{LogPattern, parse_tcp_target};
+    use crate::options::{LogPattern, parse_tcp_target};
     use regex_lite::Regex;
     use std::net::TcpListener;
 

@@ -2,23 +2,23 @@
 //! collect the supervisor's report and look for anything left behind.
 //!
 //! The supervisor is a forked copy of this process running pidone's own loop
-//! ([`crate::os::driver::supervise`]) with `--grace` set to `--within`; it sends its exit
+//! ([`pidone::os::driver::supervise`]) with `--grace` set to `--within`; it sends its exit
 //! report back over a pipe. Not being PID 1, it is a child subreaper, so orphans of the
 //! application count as its descendants exactly as they would under pidone in a container.
 //! pidone-check itself is a subreaper too, to catch anything that outlives the supervisor.
 //! No threads: one `poll` loop relays the application's output and watches the report pipe.
 
-use super::options::{CheckConfig, show_duration};
-use super::probe::Probes;
-use super::verdict::{Outcome, show_elapsed};
-use super::wire;
-use crate::config::{Config, Grace, LogFormat, ReportFormat};
-use crate::os::procfs::{self, ProcEntry};
-use crate::os::reaper;
-use crate::os::{driver, errno_text, getpid, last_error, retry_eintr, write_all, write_stderr};
-use crate::report::{Cause, ExitReport, Proc};
-use crate::signal::Signal;
-use crate::supervisor::ChildStatus;
+use crate::options::{CheckConfig, show_duration};
+use crate::probe::Probes;
+use crate::verdict::{Outcome, show_elapsed};
+use crate::wire;
+use pidone::config::{Config, Grace, LogFormat, ReportFormat};
+use pidone::os::procfs::{self, ProcEntry};
+use pidone::os::reaper;
+use pidone::os::{driver, errno_text, getpid, last_error, retry_eintr, write_all, write_stderr};
+use pidone::report::{Cause, ExitReport, Proc};
+use pidone::signal::Signal;
+use pidone::supervisor::ChildStatus;
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -163,7 +163,7 @@ fn supervisor_child(
             libc::_exit(1);
         }
     }
-    crate::logger::init(1, LogFormat::Text);
+    pidone::logger::init(1, LogFormat::Text);
     let result = driver::supervise(config).map_err(|e| e.to_string());
     let _ = write_all(report.as_raw_fd(), &wire::encode(&result));
     // SAFETY: leaving the forked copy without running the parent's destructors.

@@ -3,8 +3,8 @@
 //! Hand-written like pidone's own parser, with the same POSIX ordering (options stop at `--`
 //! or at the first operand) so `pidone-check node server.js --port 1` passes `--port 1` on.
 
-use crate::config::parse_duration;
-use crate::signal::Signal;
+use pidone::config::parse_duration;
+use pidone::signal::Signal;
 use regex_lite::Regex;
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
