@@ -111,6 +111,12 @@ fn unknown_options_are_usage_errors() {
 }
 
 #[test]
+fn a_mistyped_long_option_suggests_the_right_one_on_the_same_line() {
+    assert_usage_error(&["--gracee", "1s", "--"], &[], "did you mean '--grace'?");
+    assert_usage_error(&["--log-fromat=json", "--"], &[], "did you mean '--log-format'?");
+}
+
+#[test]
 fn bad_values_are_usage_errors_before_anything_starts() {
     assert_usage_error(&["-t", "soon", "--"], &[], "-t");
     assert_usage_error(&["--grace", "5parsecs", "--"], &[], "--grace");
