@@ -53,6 +53,9 @@ impl fmt::Display for UsageError {
 /// Exit code of a usage error (tini's).
 pub const USAGE_EXIT_CODE: i32 = 1;
 
+/// The variable that takes an env_logger filter for pidone's own log lines.
+pub const LOG_FILTER_VAR: &str = "PIDONE_LOG";
+
 /// A value parser made of one of pidone's `&str` parsers. Its errors carry the whole message
 /// (`--grace: invalid duration 'x' (...)`) in the error's `Custom` context.
 #[derive(Clone)]
@@ -306,6 +309,8 @@ fn resolve(given: Given, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Confi
     if let Some(format) = or_env(given.log_format, "PIDONE_LOG_FORMAT", parse_log_format, env)? {
         config.log_format = format;
     }
+    // PIDONE_LOG has no flag. pidone never reads RUST_LOG: that is the application's.
+    config.log_filter = from_env(env, LOG_FILTER_VAR, config::parse_log_filter)?.flatten();
     Ok(config)
 }
 
@@ -437,6 +442,10 @@ pidone options (each also read from its variable; a flag beats its variable):
                               [PIDONE_REWRITE=FROM:TO,...]
       --report FORMAT         exit report: auto, text, json or off (default auto) [PIDONE_REPORT]
       --log-format FORMAT     text or json (default text) [PIDONE_LOG_FORMAT]
+
+  PIDONE_LOG=FILTER           which log lines to show, in env_logger's syntax (debug, warn,
+                              pidone=trace); replaces -v and TINI_VERBOSITY when set.
+                              pidone never reads RUST_LOG (that is the application's).
 
 DURATION: 500ms, 10s, 1.5s, 1m, or a number of seconds. SIGNAL: TERM, SIGTERM, 15, RTMIN+3.
 Exit status: the child's exit code, 128+N if signal N killed it, 0 for codes given to -e;
@@ -693,6 +702,42 @@ mod tests {
         for args in [&[][..], &["-v", "x"], &["--grace=1", "x"], &["-x"], &["---"]] {
             assert!(no_options(&os(args)).is_none(), "{args:?}");
         }
+    }
+
+    #[test]
+    fn pidone_log_is_read_and_nothing_else_beyond_the_documented_variables() {
+        let c = run(&["-vvv", "x"], &[("PIDONE_LOG", "pidone=debug")]);
+        assert_eq!(c.log_filter.as_deref(), Some("pidone=debug"));
+        assert_eq!(run(&["x"], &[("PIDONE_LOG", "")]).log_filter, None);
+        let msg = err(&["x"], &[("PIDONE_LOG", "pidone=loud")]);
+        assert!(msg.starts_with("PIDONE_LOG: "), "{msg}");
+        // Only these variables are looked up, RUST_LOG never (it is the application's).
+        let asked = std::cell::RefCell::new(Vec::new());
+        let lookup = |name: &str| {
+            asked.borrow_mut().push(name.to_owned());
+            None
+        };
+        for args in [&["x"][..], &["-v", "--grace=1", "-r", "HUP:INT", "x"]] {
+            assert!(matches!(parse(&os(args), &lookup), Ok(Invocation::Run(_))));
+        }
+        let documented = [
+            "TINI_SUBREAPER",
+            "TINI_KILL_PROCESS_GROUP",
+            "TINI_VERBOSITY",
+            "PIDONE_GRACE",
+            "PIDONE_CLEANUP_GRACE",
+            "PIDONE_STOP_DELAY",
+            "PIDONE_STOP_SIGNALS",
+            "PIDONE_REWRITE",
+            "PIDONE_REPORT",
+            "PIDONE_LOG_FORMAT",
+            "PIDONE_LOG",
+        ];
+        for name in asked.borrow().iter() {
+            assert!(documented.contains(&name.as_str()), "looked up {name}");
+        }
+        // A flag's variable is not read at all.
+        assert_eq!(asked.borrow().iter().filter(|n| *n == "PIDONE_GRACE").count(), 1);
     }
 
     #[test]
