@@ -1,15 +1,33 @@
 //! Command line and environment → [`Config`] (SPEC §1). Pure: the environment is passed in.
 //!
-//! Hand-written rather than clap: tini's short options, POSIX ordering (options stop at the
-//! first operand), byte-exact operands and exit code 1 for usage errors are all simple here,
-//! and clap would cost about 300 KiB of a binary whose budget is 1.2 MiB.
+//! clap reads the command line; what it can not do the tini way is arranged around it:
+//! - POSIX order: the command is a `trailing_var_arg` positional, so options end at `--` or at
+//!   the first operand, and everything after it is the command's, byte-exact (`OsString`).
+//! - Options that take a value accept values that start with '-' (`-e -1` is a bad exit code,
+//!   not a missing value), as getopt does; given twice, the last one wins.
+//! - `-t`/`--grace` and `-r`/`--rewrite` are two clap arguments each, so that an error names
+//!   the spelling the user typed; their occurrences are merged back in command-line order.
+//! - Values are parsed by pidone's own parsers inside clap (in command-line order, so the first
+//!   bad input is the one reported), and clap's errors become one line in pidone's words with
+//!   exit code 1 ([`UsageError`]), never clap's multi-line text and exit code 2.
+//! - The help text is pidone's own ([`HELP`], with the variables): clap never builds one, and
+//!   is built without its `help` and `usage` features (about 48 KiB).
+//! - A command line with no options at all (`pidone -- cmd`, `pidone cmd`) does not need clap,
+//!   whose set-up costs about 170,000 instructions at start-up: [`no_options`] answers it.
+//! - Environment variables are read here, through the `env` function, only for options that
+//!   were not given on the command line (a flag beats its variable, which is then not read).
 
 use crate::config::{
-    self, Config, parse_duration, parse_exit_code, parse_grace, parse_log_format, parse_report,
+    self, Config, Grace, LogFormat, ReportFormat, parse_duration, parse_exit_code, parse_grace,
+    parse_log_format, parse_report,
 };
-use crate::signal::{Signal, SignalSet};
+use crate::signal::{RewriteMap, Signal, SignalSet};
+use clap::builder::TypedValueParser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::ffi::{OsStr, OsString};
 use std::fmt;
+use std::time::Duration;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -35,68 +53,95 @@ impl fmt::Display for UsageError {
 /// Exit code of a usage error (tini's).
 pub const USAGE_EXIT_CODE: i32 = 1;
 
-/// Options that take a value, by their long name. Shared by the short aliases.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum ValueOpt {
-    SuccessCode,
-    ParentDeath,
-    Grace,
-    CleanupGrace,
-    StopDelay,
-    StopSignals,
-    Rewrite,
-    Report,
-    LogFormat,
-}
+/// The variable that takes an env_logger filter for pidone's own log lines.
+pub const LOG_FILTER_VAR: &str = "PIDONE_LOG";
 
-const LONG_VALUE_OPTS: &[(&str, ValueOpt)] = &[
-    ("grace", ValueOpt::Grace),
-    ("cleanup-grace", ValueOpt::CleanupGrace),
-    ("stop-delay", ValueOpt::StopDelay),
-    ("stop-signals", ValueOpt::StopSignals),
-    ("rewrite", ValueOpt::Rewrite),
-    ("report", ValueOpt::Report),
-    ("log-format", ValueOpt::LogFormat),
-];
+/// A value parser made of one of pidone's `&str` parsers. Its errors carry the whole message
+/// (`--grace: invalid duration 'x' (...)`) in the error's `Custom` context.
+#[derive(Clone)]
+struct Text<T>(fn(&str) -> Result<T, String>);
 
-fn short_value_opt(c: char) -> Option<ValueOpt> {
-    match c {
-        'e' => Some(ValueOpt::SuccessCode),
-        'p' => Some(ValueOpt::ParentDeath),
-        't' => Some(ValueOpt::Grace),
-        'r' => Some(ValueOpt::Rewrite),
-        _ => None,
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Text<T> {
+    type Value = T;
+
+    fn parse_ref(&self, _cmd: &Command, arg: Option<&Arg>, value: &OsStr) -> Result<T, clap::Error> {
+        let name = arg.map(option_name).unwrap_or_default();
+        let text = value
+            .to_str()
+            .ok_or_else(|| value_error(format!("{name}: value is not valid UTF-8")))?;
+        (self.0)(text).map_err(|e| value_error(format!("{name}: {e}")))
     }
 }
 
-impl ValueOpt {
-    fn display(self) -> &'static str {
-        match self {
-            ValueOpt::SuccessCode => "-e",
-            ValueOpt::ParentDeath => "-p",
-            ValueOpt::Grace => "--grace",
-            ValueOpt::CleanupGrace => "--cleanup-grace",
-            ValueOpt::StopDelay => "--stop-delay",
-            ValueOpt::StopSignals => "--stop-signals",
-            ValueOpt::Rewrite => "--rewrite",
-            ValueOpt::Report => "--report",
-            ValueOpt::LogFormat => "--log-format",
-        }
-    }
+fn value_error(message: String) -> clap::Error {
+    let mut err = clap::Error::new(ErrorKind::ValueValidation);
+    err.insert(ContextKind::Custom, ContextValue::String(message));
+    err
+}
 
-    /// The `PIDONE_*` variable a flag overrides.
-    fn env_var(self) -> Option<&'static str> {
-        match self {
-            ValueOpt::Grace => Some("PIDONE_GRACE"),
-            ValueOpt::CleanupGrace => Some("PIDONE_CLEANUP_GRACE"),
-            ValueOpt::StopDelay => Some("PIDONE_STOP_DELAY"),
-            ValueOpt::StopSignals => Some("PIDONE_STOP_SIGNALS"),
-            ValueOpt::Rewrite => Some("PIDONE_REWRITE"),
-            ValueOpt::Report => Some("PIDONE_REPORT"),
-            ValueOpt::LogFormat => Some("PIDONE_LOG_FORMAT"),
-            ValueOpt::SuccessCode | ValueOpt::ParentDeath => None,
-        }
+/// How an argument is spelled on the command line: `--grace`, `-e`.
+fn option_name(arg: &Arg) -> String {
+    match (arg.get_long(), arg.get_short()) {
+        (Some(long), _) => format!("--{long}"),
+        (None, Some(short)) => format!("-{short}"),
+        (None, None) => arg.get_id().to_string(),
     }
+}
+
+/// `--rewrite`: checked here, applied in command-line order once all occurrences are known.
+fn check_rewrite(text: &str) -> Result<String, String> {
+    RewriteMap::default().add_rules(text)?;
+    Ok(text.to_owned())
+}
+
+fn flag(id: &'static str, short: char) -> Arg {
+    Arg::new(id).short(short).action(ArgAction::SetTrue)
+}
+
+/// An option with one value; `-e -1` takes "-1" as the value, as getopt does.
+fn valued<T: Clone + Send + Sync + 'static>(id: &'static str, parse: fn(&str) -> Result<T, String>) -> Arg {
+    Arg::new(id)
+        .action(ArgAction::Set)
+        .allow_hyphen_values(true)
+        .value_parser(Text(parse))
+}
+
+/// The command line as clap sees it.
+fn command() -> Command {
+    Command::new("pidone")
+        .no_binary_name(true)
+        .version(VERSION)
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args_override_self(true)
+        .args([
+            Arg::new("help").short('h').long("help").action(ArgAction::Help),
+            Arg::new("version").long("version").action(ArgAction::Version),
+            flag("license", 'l'),
+            flag("subreaper", 's'),
+            flag("group", 'g'),
+            flag("warn-on-reap", 'w'),
+            Arg::new("verbose").short('v').action(ArgAction::Count),
+            valued("success-code", parse_exit_code)
+                .short('e')
+                .action(ArgAction::Append),
+            valued("parent-death", Signal::parse).short('p'),
+            valued("t", parse_grace).short('t'),
+            valued("grace", parse_grace).long("grace"),
+            valued("cleanup-grace", parse_duration).long("cleanup-grace"),
+            valued("stop-delay", parse_duration).long("stop-delay"),
+            valued("stop-signals", SignalSet::parse).long("stop-signals"),
+            valued("r", check_rewrite).short('r').action(ArgAction::Append),
+            valued("rewrite", check_rewrite)
+                .long("rewrite")
+                .action(ArgAction::Append),
+            valued("report", parse_report).long("report"),
+            valued("log-format", parse_log_format).long("log-format"),
+            Arg::new("command")
+                .num_args(1..)
+                .trailing_var_arg(true)
+                .value_parser(clap::value_parser!(OsString)),
+        ])
 }
 
 /// Parses the arguments after argv[0]. `env` looks up an environment variable.
@@ -123,145 +168,233 @@ fn parse_unescaped(
     args: &[OsString],
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Invocation, UsageError> {
-    let mut config = Config::new(Vec::new());
-    let mut flag_verbosity: config::Verbosity = 1;
-    let mut set_by_flag: Vec<ValueOpt> = Vec::new();
-    let mut subreaper = false;
-    let mut group = false;
-    let mut i = 0;
+    let given = match no_options(args) {
+        Some(command) => Given::command_only(command),
+        None => match Given::from_command_line(args)? {
+            Ok(given) => given,
+            Err(early) => return Ok(early),
+        },
+    };
+    resolve(given, env).map(|config| Invocation::Run(Box::new(config)))
+}
 
-    while i < args.len() {
-        let arg = args[i].as_encoded_bytes();
-        if arg == b"--" {
-            i += 1;
-            break;
+/// The command when the command line has no options at all (`pidone -- cmd`, `pidone cmd`,
+/// the way docker's `--init` and most images call it): then clap has nothing to do and is not
+/// run. The result is exactly clap's (unit-tested against it).
+fn no_options(args: &[OsString]) -> Option<&[OsString]> {
+    let first = args.first()?.as_encoded_bytes();
+    if first == b"--" {
+        Some(&args[1..])
+    } else if first.len() < 2 || first[0] != b'-' {
+        Some(args) // the first operand ("-" and "" included): the command starts here
+    } else {
+        None
+    }
+}
+
+/// What the command line says, before the environment is consulted.
+#[derive(Default)]
+struct Given {
+    command: Vec<OsString>,
+    subreaper: bool,
+    group: bool,
+    warn_on_reap: bool,
+    verbose: u8,
+    success_codes: Vec<u8>,
+    parent_death_signal: Option<Signal>,
+    grace: Option<Grace>,
+    cleanup_grace: Option<Duration>,
+    stop_delay: Option<Duration>,
+    stop_signals: Option<SignalSet>,
+    /// `-r`/`--rewrite` values in command-line order (checked already).
+    rewrite: Vec<String>,
+    report: Option<ReportFormat>,
+    log_format: Option<LogFormat>,
+}
+
+impl Given {
+    fn command_only(command: &[OsString]) -> Given {
+        Given {
+            command: command.to_vec(),
+            ..Given::default()
         }
-        if arg.len() < 2 || arg[0] != b'-' {
-            break; // the first operand: the command starts here (POSIX order)
-        }
-        let text = utf8_option(&args[i])?;
-        if let Some(long) = text.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (long, None),
-            };
-            match name {
-                "help" | "version" if inline.is_some() => {
-                    return Err(UsageError(format!("option '--{name}' takes no value")));
-                }
-                "help" => return Ok(Invocation::Help),
-                "version" => return Ok(Invocation::Version),
-                _ => {}
-            }
-            let opt = LONG_VALUE_OPTS
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, o)| *o)
-                .ok_or_else(|| UsageError(format!("unknown option '--{name}'")))?;
-            let value = match inline {
-                Some(v) => v.to_owned(),
-                None => {
-                    i += 1;
-                    option_value(args.get(i), opt)?
-                }
-            };
-            apply_value(&mut config, opt, &value)
-                .map_err(|e| UsageError(format!("{}: {e}", opt.display())))?;
-            set_by_flag.push(opt);
-            i += 1;
-            continue;
-        }
-        // A cluster of short options: -vvv, -sg, -e143, -e 143, -pTERM.
-        for (pos, c) in text[1..].char_indices() {
-            match c {
-                'h' => return Ok(Invocation::Help),
-                'l' => return Ok(Invocation::License),
-                's' => subreaper = true,
-                'g' => group = true,
-                'v' => flag_verbosity = flag_verbosity.saturating_add(1),
-                'w' => config.warn_on_reap = true,
-                _ => {
-                    let opt =
-                        short_value_opt(c).ok_or_else(|| UsageError(format!("unknown option '-{c}'")))?;
-                    let rest = &text[1 + pos + c.len_utf8()..];
-                    let value = if rest.is_empty() {
-                        i += 1;
-                        option_value(args.get(i), opt)?
-                    } else {
-                        rest.to_owned()
-                    };
-                    let shown = format!("-{c}");
-                    apply_value(&mut config, opt, &value).map_err(|e| UsageError(format!("{shown}: {e}")))?;
-                    set_by_flag.push(opt);
-                    break;
-                }
-            }
-        }
-        i += 1;
     }
 
-    config.command = args[i..].to_vec();
-    if config.command.is_empty() {
+    /// clap's reading of the command line; `Ok(Err(..))` for help, version and licence.
+    fn from_command_line(args: &[OsString]) -> Result<Result<Given, Invocation>, UsageError> {
+        let mut m = match command().try_get_matches_from(args) {
+            Ok(m) => m,
+            Err(err) => return from_clap_error(&err).map(Err),
+        };
+        if m.get_flag("license") {
+            return Ok(Err(Invocation::License));
+        }
+        Ok(Ok(Given {
+            command: m
+                .remove_many::<OsString>("command")
+                .map(Iterator::collect)
+                .unwrap_or_default(),
+            subreaper: m.get_flag("subreaper"),
+            group: m.get_flag("group"),
+            warn_on_reap: m.get_flag("warn-on-reap"),
+            verbose: m.get_count("verbose"),
+            success_codes: m
+                .get_many::<u8>("success-code")
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect(),
+            parent_death_signal: m.get_one::<Signal>("parent-death").copied(),
+            grace: last_of(&m, &["t", "grace"]),
+            cleanup_grace: m.get_one::<Duration>("cleanup-grace").copied(),
+            stop_delay: m.get_one::<Duration>("stop-delay").copied(),
+            stop_signals: m.get_one::<SignalSet>("stop-signals").copied(),
+            rewrite: in_order(&m, &["r", "rewrite"]),
+            report: m.get_one::<ReportFormat>("report").copied(),
+            log_format: m.get_one::<LogFormat>("log-format").copied(),
+        }))
+    }
+}
+
+/// The command line completed by the environment: tini's variables, and each `PIDONE_*`
+/// variable whose option was not given.
+fn resolve(given: Given, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config, UsageError> {
+    if given.command.is_empty() {
         return Err(UsageError("no command given".into()));
     }
+    let mut config = Config::new(given.command);
 
-    config.subreaper = subreaper || env("TINI_SUBREAPER").is_some();
-    config.kill_process_group = group || env("TINI_KILL_PROCESS_GROUP").is_some();
+    // tini's options and variables; its variables are read whatever the flags say.
+    config.subreaper = given.subreaper || env("TINI_SUBREAPER").is_some();
+    config.kill_process_group = given.group || env("TINI_KILL_PROCESS_GROUP").is_some();
+    config.warn_on_reap = given.warn_on_reap;
     config.verbosity = match env("TINI_VERBOSITY") {
         Some(v) => config::parse_verbosity(&v.to_string_lossy()),
-        None => flag_verbosity,
+        None => 1 + u32::from(given.verbose),
     };
-    for (_, opt) in LONG_VALUE_OPTS {
-        if set_by_flag.contains(opt) {
-            continue;
-        }
-        let Some(var) = opt.env_var() else { continue };
-        if let Some(value) = env(var) {
-            let value = env_text(var, &value)?;
-            apply_value(&mut config, *opt, &value).map_err(|e| UsageError(format!("{var}: {e}")))?;
+    for code in given.success_codes {
+        if !config.success_codes.contains(&code) {
+            config.success_codes.push(code);
         }
     }
-    Ok(Invocation::Run(Box::new(config)))
+    config.parent_death_signal = given.parent_death_signal;
+
+    // pidone's options: the flag, else its variable.
+    if let Some(grace) = or_env(given.grace, "PIDONE_GRACE", parse_grace, env)? {
+        config.grace = grace;
+    }
+    if let Some(d) = or_env(given.cleanup_grace, "PIDONE_CLEANUP_GRACE", parse_duration, env)? {
+        config.cleanup_grace = d;
+    }
+    if let Some(d) = or_env(given.stop_delay, "PIDONE_STOP_DELAY", parse_duration, env)? {
+        config.stop_delay = d;
+    }
+    if let Some(set) = or_env(given.stop_signals, "PIDONE_STOP_SIGNALS", SignalSet::parse, env)? {
+        config.stop_signals = set;
+    }
+    let mut rules = given.rewrite;
+    if rules.is_empty() {
+        rules.extend(from_env(env, "PIDONE_REWRITE", check_rewrite)?);
+    }
+    for rule in &rules {
+        // Checked already; an error here would still be reported, never ignored.
+        config
+            .rewrite
+            .add_rules(rule)
+            .map_err(|e| UsageError(format!("--rewrite: {e}")))?;
+    }
+    if let Some(report) = or_env(given.report, "PIDONE_REPORT", parse_report, env)? {
+        config.report = report;
+    }
+    if let Some(format) = or_env(given.log_format, "PIDONE_LOG_FORMAT", parse_log_format, env)? {
+        config.log_format = format;
+    }
+    // PIDONE_LOG has no flag. pidone never reads RUST_LOG: that is the application's.
+    config.log_filter = from_env(env, LOG_FILTER_VAR, config::parse_log_filter)?.flatten();
+    Ok(config)
 }
 
-fn utf8_option(arg: &OsStr) -> Result<&str, UsageError> {
-    arg.to_str()
-        .ok_or_else(|| UsageError(format!("unknown option '{}'", arg.to_string_lossy())))
+/// The values of one option spelled two ways (`-r` and `--rewrite`), in command-line order.
+fn in_order<T: Clone + Send + Sync + 'static>(m: &ArgMatches, ids: &[&str]) -> Vec<T> {
+    let mut all: Vec<(usize, T)> = Vec::new();
+    for id in ids {
+        if let (Some(indices), Some(values)) = (m.indices_of(id), m.get_many::<T>(id)) {
+            all.extend(indices.zip(values.cloned()));
+        }
+    }
+    all.sort_by_key(|(index, _)| *index);
+    all.into_iter().map(|(_, value)| value).collect()
 }
 
-fn env_text(var: &str, value: &OsStr) -> Result<String, UsageError> {
-    value
+/// The value of the last occurrence of an option spelled two ways (`-t` and `--grace`).
+fn last_of<T: Clone + Send + Sync + 'static>(m: &ArgMatches, ids: &[&str]) -> Option<T> {
+    in_order(m, ids).pop()
+}
+
+/// The flag's value if it was given; else the variable's, if set. A flag means its variable
+/// is not read at all, so a bad value there can not fail the command line.
+fn or_env<T>(
+    flag: Option<T>,
+    var: &str,
+    parse: fn(&str) -> Result<T, String>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Option<T>, UsageError> {
+    match flag {
+        Some(value) => Ok(Some(value)),
+        None => from_env(env, var, parse),
+    }
+}
+
+fn from_env<T>(
+    env: &dyn Fn(&str) -> Option<OsString>,
+    var: &str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, UsageError> {
+    let Some(value) = env(var) else {
+        return Ok(None);
+    };
+    let text = value
         .to_str()
-        .map(str::to_owned)
-        .ok_or_else(|| UsageError(format!("{var}: value is not valid UTF-8")))
+        .ok_or_else(|| UsageError(format!("{var}: value is not valid UTF-8")))?;
+    parse(text)
+        .map(Some)
+        .map_err(|e| UsageError(format!("{var}: {e}")))
 }
 
-fn option_value(arg: Option<&OsString>, opt: ValueOpt) -> Result<String, UsageError> {
-    let arg = arg.ok_or_else(|| UsageError(format!("option '{}' needs a value", opt.display())))?;
-    arg.to_str()
-        .map(str::to_owned)
-        .ok_or_else(|| UsageError(format!("{}: value is not valid UTF-8", opt.display())))
-}
-
-fn apply_value(config: &mut Config, opt: ValueOpt, value: &str) -> Result<(), String> {
-    match opt {
-        ValueOpt::SuccessCode => {
-            let code = parse_exit_code(value)?;
-            if !config.success_codes.contains(&code) {
-                config.success_codes.push(code);
+/// clap's verdict in pidone's words: help and version are answers, anything else is one line.
+fn from_clap_error(err: &clap::Error) -> Result<Invocation, UsageError> {
+    let context = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    // For these kinds clap names the option as `--grace <grace>`: the name is enough.
+    let option = || {
+        let arg = context(ContextKind::InvalidArg).unwrap_or("?");
+        arg.split_once(" <").map_or(arg, |(name, _)| name)
+    };
+    let message = match err.kind() {
+        ErrorKind::DisplayHelp => return Ok(Invocation::Help),
+        ErrorKind::DisplayVersion => return Ok(Invocation::Version),
+        ErrorKind::UnknownArgument => {
+            let arg = context(ContextKind::InvalidArg).unwrap_or("?");
+            match context(ContextKind::SuggestedArg) {
+                Some(suggested) => format!("unknown option '{arg}' (did you mean '{suggested}'?)"),
+                None => format!("unknown option '{arg}'"),
             }
         }
-        ValueOpt::ParentDeath => config.parent_death_signal = Some(Signal::parse(value)?),
-        ValueOpt::Grace => config.grace = parse_grace(value)?,
-        ValueOpt::CleanupGrace => config.cleanup_grace = parse_duration(value)?,
-        ValueOpt::StopDelay => config.stop_delay = parse_duration(value)?,
-        ValueOpt::StopSignals => config.stop_signals = SignalSet::parse(value)?,
-        // Repeated -r flags accumulate; the variable holds a comma-separated list.
-        ValueOpt::Rewrite => config.rewrite.add_rules(value)?,
-        ValueOpt::Report => config.report = parse_report(value)?,
-        ValueOpt::LogFormat => config.log_format = parse_log_format(value)?,
-    }
-    Ok(())
+        ErrorKind::ValueValidation if context(ContextKind::Custom).is_some() => {
+            context(ContextKind::Custom).unwrap_or_default().to_owned()
+        }
+        ErrorKind::InvalidValue | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            format!("option '{}' needs a value", option())
+        }
+        ErrorKind::TooManyValues => format!("option '{}' takes no value", option()),
+        kind => format!(
+            "invalid command line ({})",
+            kind.as_str().unwrap_or("unknown error")
+        ),
+    };
+    Err(UsageError(message))
 }
 
 /// `--version` output. Under the name `tini` or `docker-init` it imitates tini's line, which
@@ -309,6 +442,10 @@ pidone options (each also read from its variable; a flag beats its variable):
                               [PIDONE_REWRITE=FROM:TO,...]
       --report FORMAT         exit report: auto, text, json or off (default auto) [PIDONE_REPORT]
       --log-format FORMAT     text or json (default text) [PIDONE_LOG_FORMAT]
+
+  PIDONE_LOG=FILTER           which log lines to show, in env_logger's syntax (debug, warn,
+                              pidone=trace); replaces -v and TINI_VERBOSITY when set.
+                              pidone never reads RUST_LOG (that is the application's).
 
 DURATION: 500ms, 10s, 1.5s, 1m, or a number of seconds. SIGNAL: TERM, SIGTERM, 15, RTMIN+3.
 Exit status: the child's exit code, 128+N if signal N killed it, 0 for codes given to -e;
@@ -487,6 +624,120 @@ mod tests {
         // tini reads TINI_VERBOSITY with atoi: junk means 0, never a refusal to start.
         assert_eq!(run(&["x"], &[("TINI_VERBOSITY", "lots")]).verbosity, 0);
         assert_eq!(run(&["x"], &[("TINI_VERBOSITY", "")]).verbosity, 0);
+    }
+
+    #[test]
+    fn a_mistyped_long_option_gets_a_suggestion() {
+        let msg = err(&["--gracee", "1s", "x"], &[]);
+        assert_eq!(msg, "unknown option '--gracee' (did you mean '--grace'?)");
+        let msg = err(&["--stop-signal=TERM", "x"], &[]);
+        assert!(msg.contains("did you mean '--stop-signals'?"), "{msg}");
+        // Nothing close: no suggestion.
+        assert_eq!(err(&["--zzz", "x"], &[]), "unknown option '--zzz'");
+    }
+
+    #[test]
+    fn the_spelling_typed_is_the_one_named() {
+        assert!(err(&["-t", "x", "y"], &[]).starts_with("-t: invalid duration"));
+        assert!(err(&["--grace", "x", "y"], &[]).starts_with("--grace: invalid duration"));
+        assert!(err(&["-r", "TERM", "y"], &[]).starts_with("-r: bad rewrite"));
+        assert!(err(&["--rewrite", "TERM", "y"], &[]).starts_with("--rewrite: bad rewrite"));
+        assert_eq!(err(&["-vt"], &[]), "option '-t' needs a value");
+        assert_eq!(err(&["--help=1"], &[]), "option '--help' takes no value");
+    }
+
+    #[test]
+    fn the_last_of_two_spellings_wins_and_rewrites_keep_their_order() {
+        let c = run(&["-t", "1s", "--grace", "2s", "x"], &[]);
+        assert_eq!(c.grace, Grace::After(Duration::from_secs(2)));
+        let c = run(&["--grace=2s", "-t1s", "--grace", "3s", "-t", "4s", "x"], &[]);
+        assert_eq!(c.grace, Grace::After(Duration::from_secs(4)));
+        // Later rules for the same signal win, whichever spelling they came with.
+        let c = run(&["--rewrite", "HUP:INT", "-r", "HUP:DROP", "x"], &[]);
+        assert_eq!(c.rewrite.apply(Signal::HUP), crate::signal::RewriteTarget::Drop);
+        let c = run(&["-r", "HUP:DROP", "--rewrite", "HUP:INT", "x"], &[]);
+        assert_eq!(
+            c.rewrite.apply(Signal::HUP),
+            crate::signal::RewriteTarget::Deliver(Signal::INT)
+        );
+        // A value that starts with '-' is the option's value, as with getopt.
+        assert!(err(&["-e", "-1", "x"], &[]).starts_with("-e: invalid exit code '-1'"));
+        assert!(err(&["-p", "--", "x"], &[]).starts_with("-p: unknown signal '--'"));
+        assert_eq!(run(&["-e", "3", "-", "x"], &[]).command, os(&["-", "x"]));
+    }
+
+    /// A command line without options skips clap: the result must be clap's.
+    #[test]
+    fn without_options_clap_is_skipped_with_the_same_result() {
+        use std::os::unix::ffi::OsStringExt;
+        let via_clap = |args: &[OsString]| match Given::from_command_line(args) {
+            Ok(Ok(given)) => resolve(given, &|_| None),
+            Ok(Err(other)) => panic!("{args:?}: {other:?}"),
+            Err(e) => Err(e),
+        };
+        let mut cases: Vec<Vec<OsString>> = [
+            &["--"][..],
+            &["--", "x", "-v"],
+            &["--", "--", "-x"],
+            &["--", "-h"],
+            &["x", "-h", "--grace"],
+            &["ls", "-l"],
+            &["", "-v"],
+            &["-", "x"],
+            &["x"],
+        ]
+        .iter()
+        .map(|a| os(a))
+        .collect();
+        cases.push(vec![OsString::from_vec(vec![0xff, b'-']), "-v".into()]);
+        cases.push(vec!["--".into(), OsString::from_vec(vec![b'-', 0xff])]);
+        for args in cases {
+            let fast = no_options(&args).unwrap_or_else(|| panic!("{args:?} has no options"));
+            assert_eq!(
+                resolve(Given::command_only(fast), &|_| None),
+                via_clap(&args),
+                "{args:?}"
+            );
+        }
+        for args in [&[][..], &["-v", "x"], &["--grace=1", "x"], &["-x"], &["---"]] {
+            assert!(no_options(&os(args)).is_none(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn pidone_log_is_read_and_nothing_else_beyond_the_documented_variables() {
+        let c = run(&["-vvv", "x"], &[("PIDONE_LOG", "pidone=debug")]);
+        assert_eq!(c.log_filter.as_deref(), Some("pidone=debug"));
+        assert_eq!(run(&["x"], &[("PIDONE_LOG", "")]).log_filter, None);
+        let msg = err(&["x"], &[("PIDONE_LOG", "pidone=loud")]);
+        assert!(msg.starts_with("PIDONE_LOG: "), "{msg}");
+        // Only these variables are looked up, RUST_LOG never (it is the application's).
+        let asked = std::cell::RefCell::new(Vec::new());
+        let lookup = |name: &str| {
+            asked.borrow_mut().push(name.to_owned());
+            None
+        };
+        for args in [&["x"][..], &["-v", "--grace=1", "-r", "HUP:INT", "x"]] {
+            assert!(matches!(parse(&os(args), &lookup), Ok(Invocation::Run(_))));
+        }
+        let documented = [
+            "TINI_SUBREAPER",
+            "TINI_KILL_PROCESS_GROUP",
+            "TINI_VERBOSITY",
+            "PIDONE_GRACE",
+            "PIDONE_CLEANUP_GRACE",
+            "PIDONE_STOP_DELAY",
+            "PIDONE_STOP_SIGNALS",
+            "PIDONE_REWRITE",
+            "PIDONE_REPORT",
+            "PIDONE_LOG_FORMAT",
+            "PIDONE_LOG",
+        ];
+        for name in asked.borrow().iter() {
+            assert!(documented.contains(&name.as_str()), "looked up {name}");
+        }
+        // A flag's variable is not read at all.
+        assert_eq!(asked.borrow().iter().filter(|n| *n == "PIDONE_GRACE").count(), 1);
     }
 
     #[test]

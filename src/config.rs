@@ -52,6 +52,8 @@ pub struct Config {
     pub rewrite: RewriteMap,
     pub report: ReportFormat,
     pub log_format: LogFormat,
+    /// `PIDONE_LOG`: an env_logger filter that replaces `verbosity` when set.
+    pub log_filter: Option<String>,
 }
 
 impl Config {
@@ -72,6 +74,7 @@ impl Config {
             rewrite: RewriteMap::default(),
             report: ReportFormat::Auto,
             log_format: LogFormat::Text,
+            log_filter: None,
         }
     }
 
@@ -161,6 +164,18 @@ pub fn parse_log_format(text: &str) -> Result<LogFormat, String> {
     }
 }
 
+/// `PIDONE_LOG`: a filter in env_logger's syntax (`debug`, `warn`, `pidone=trace`), checked
+/// here so that a bad one is a usage error before anything starts. Empty means unset.
+pub fn parse_log_filter(text: &str) -> Result<Option<String>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    env_filter::Builder::new()
+        .try_parse(text)
+        .map_err(|e| e.to_string())?;
+    Ok(Some(text.to_owned()))
+}
+
 /// `-e CODE`: decimal 0-255 only.
 pub fn parse_exit_code(text: &str) -> Result<u8, String> {
     let bad = || format!("invalid exit code '{text}' (use a decimal number from 0 to 255)");
@@ -240,6 +255,25 @@ mod tests {
         assert_eq!(parse_verbosity("yes"), 0);
         assert_eq!(parse_verbosity("-1"), 0);
         assert_eq!(parse_verbosity("99999999999999"), u32::MAX);
+    }
+
+    #[test]
+    fn log_filters_use_env_logger_syntax() {
+        for good in [
+            "debug",
+            "WARN",
+            "pidone=trace",
+            "warn,pidone::os=debug",
+            "off",
+            "pidone",
+        ] {
+            assert_eq!(parse_log_filter(good), Ok(Some(good.to_owned())), "{good}");
+        }
+        assert_eq!(parse_log_filter(""), Ok(None));
+        assert_eq!(parse_log_filter(" "), Ok(None));
+        for bad in ["pidone=loud", "a/b/c", "a=b=c"] {
+            assert!(parse_log_filter(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

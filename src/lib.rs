@@ -20,7 +20,7 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
     let env = |name: &str| std::env::var_os(name);
     match cli::parse(rest, &env) {
         Ok(Invocation::Run(config)) => {
-            logger::init(config.verbosity, config.log_format);
+            logger::init_filtered(config.verbosity, config.log_format, config.log_filter.as_deref());
             os::driver::run(&config)
         }
         Ok(Invocation::Help) => {

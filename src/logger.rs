@@ -1,15 +1,14 @@
-//! pidone's own log lines on stderr, as text or JSON, at tini's verbosity levels.
+//! pidone's own log lines on stderr, as text or JSON, at tini's verbosity levels or through
+//! an env_logger filter (`PIDONE_LOG`).
 //!
-//! A small `log` backend instead of env_logger: no timestamps (the container runtime adds
-//! them), no regex filters, and no panic when stderr is closed.
+//! env_logger is the backend, with pidone's line format (no timestamps: the container runtime
+//! adds them) through its format hook. It is built without reading any variable itself:
+//! `RUST_LOG` belongs to the application. A write error (stderr closed) is ignored.
 
 use crate::config::{LogFormat, Verbosity};
 use crate::report::json_string;
-use log::{Level, LevelFilter, Log, Metadata, Record};
-
-struct Logger {
-    format: LogFormat,
-}
+use log::{Level, LevelFilter};
+use std::io::Write;
 
 /// tini's numbering: 0 nothing, 1 errors and warnings, 2 info, 3 debug, 4+ trace.
 pub fn level_for(verbosity: Verbosity) -> LevelFilter {
@@ -22,12 +21,27 @@ pub fn level_for(verbosity: Verbosity) -> LevelFilter {
     }
 }
 
-/// Installs the logger once; later calls keep the first.
+/// Installs the logger once at a tini verbosity; later calls keep the first.
 pub fn init(verbosity: Verbosity, format: LogFormat) {
-    let logger: &'static Logger = Box::leak(Box::new(Logger { format }));
-    if log::set_logger(logger).is_ok() {
-        log::set_max_level(level_for(verbosity));
-    }
+    init_filtered(verbosity, format, None);
+}
+
+/// Installs the logger once; `filter` (env_logger syntax, checked by
+/// [`crate::config::parse_log_filter`]) replaces `verbosity` when given.
+pub fn init_filtered(verbosity: Verbosity, format: LogFormat, filter: Option<&str>) {
+    let mut builder = env_logger::Builder::new();
+    match filter {
+        Some(filter) => builder.parse_filters(filter),
+        None => builder.filter_level(level_for(verbosity)),
+    };
+    builder
+        .target(env_logger::Target::Stderr)
+        .write_style(env_logger::WriteStyle::Never)
+        .format(move |buf, record| {
+            let line = format_line(format, record.level(), &record.args().to_string());
+            buf.write_all(line.as_bytes())
+        });
+    let _ = builder.try_init();
 }
 
 pub fn format_line(format: LogFormat, level: Level, message: &str) -> String {
@@ -49,21 +63,6 @@ pub fn format_line(format: LogFormat, level: Level, message: &str) -> String {
             line
         }
     }
-}
-
-impl Log for Logger {
-    fn enabled(&self, metadata: &Metadata) -> bool {
-        metadata.level() <= log::max_level()
-    }
-
-    fn log(&self, record: &Record) {
-        if self.enabled(record.metadata()) {
-            let line = format_line(self.format, record.level(), &record.args().to_string());
-            crate::os::write_stderr(line.as_bytes());
-        }
-    }
-
-    fn flush(&self) {}
 }
 
 #[cfg(test)]

@@ -111,6 +111,12 @@ fn unknown_options_are_usage_errors() {
 }
 
 #[test]
+fn a_mistyped_long_option_suggests_the_right_one_on_the_same_line() {
+    assert_usage_error(&["--gracee", "1s", "--"], &[], "did you mean '--grace'?");
+    assert_usage_error(&["--log-fromat=json", "--"], &[], "did you mean '--log-format'?");
+}
+
+#[test]
 fn bad_values_are_usage_errors_before_anything_starts() {
     assert_usage_error(&["-t", "soon", "--"], &[], "-t");
     assert_usage_error(&["--grace", "5parsecs", "--"], &[], "--grace");
@@ -231,4 +237,65 @@ fn subreaper_flag_and_variable_are_accepted_as_pid1() {
         .run(T);
     out.assert_code(0);
     assert_eq!(out.stderr, "", "{out}");
+}
+
+/// `PIDONE_LOG` takes an env_logger filter for pidone's own lines and replaces `-v`; `RUST_LOG`
+/// belongs to the application: pidone never reads it, and the command still gets it.
+#[test]
+fn pidone_log_filters_pidone_lines_and_rust_log_is_left_to_the_application() {
+    let debug_line = "pidone: debug: main child";
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        // Empty means unset: an inherited PIDONE_LOG must not leak into the test.
+        let mut launch = Launch::pidone().env("PIDONE_LOG", "");
+        for (k, v) in env {
+            launch = launch.env(k, v);
+        }
+        let out = launch.args(args).run(T);
+        out.assert_code(0);
+        out
+    };
+    // The default hides debug lines.
+    let out = run(&[], &["--", "true"]);
+    assert_eq!(out.stderr, "", "{out}");
+    // RUST_LOG changes nothing for pidone, and reaches the command unchanged.
+    let out = run(
+        &[("RUST_LOG", "trace")],
+        &["--", "sh", "-c", r#"printf %s "$RUST_LOG""#],
+    );
+    assert_eq!(out.stderr, "", "{out}");
+    assert_eq!(out.stdout, "trace", "{out}");
+    // PIDONE_LOG=debug shows them, by level or by pidone's target.
+    for filter in ["debug", "pidone=trace", "warn,pidone=debug"] {
+        let out = run(&[("PIDONE_LOG", filter)], &["--", "true"]);
+        assert!(out.stderr.starts_with(debug_line), "{filter}: {out}");
+    }
+    // Another target's filter, or a lower level, hides them, even with -vvv (replaced).
+    for filter in ["other=trace", "warn"] {
+        let out = run(&[("PIDONE_LOG", filter)], &["-vvv", "--", "true"]);
+        assert_eq!(out.stderr, "", "{filter}: {out}");
+    }
+    // And TINI_VERBOSITY is replaced too.
+    let out = run(
+        &[("PIDONE_LOG", "debug"), ("TINI_VERBOSITY", "0")],
+        &["--", "true"],
+    );
+    assert!(out.stderr.starts_with(debug_line), "{out}");
+    // The JSON format applies to those lines: one object per line.
+    let out = run(
+        &[("PIDONE_LOG", "debug")],
+        &["--log-format", "json", "--", "true"],
+    );
+    assert!(!out.stderr.is_empty(), "{out}");
+    for line in out.stderr.lines() {
+        assert!(
+            line.starts_with(r#"{"level":"debug","msg":"#) && line.ends_with('}'),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_pidone_log_is_a_usage_error() {
+    assert_usage_error(&["--"], &[("PIDONE_LOG", "pidone=loud")], "PIDONE_LOG");
+    assert_usage_error(&["--"], &[("PIDONE_LOG", "a/b/c")], "PIDONE_LOG");
 }
