@@ -1,4 +1,6 @@
-//! The report on stdout: text, JSON or JUnit XML (SPEC §6). Pure.
+//! The report on stdout: text, JSON or JUnit XML (SPEC §6; image mode in [`image`]). Pure.
+
+pub mod image;
 
 use crate::options::{CheckConfig, Format, show_duration};
 use crate::process::verdict::{Outcome, show_elapsed, show_exit, show_procs};
