@@ -123,8 +123,8 @@ fn image_info(rt: &Runtime, cfg: &ImageConfig) -> Result<ImageInfo, String> {
         }
         None => {
             return Err(format!(
-                "image '{}' is not present locally ({} images); pidone-check never pulls on its own: pull it first, or pass --pull",
-                cfg.image, rt.name
+                "image '{}' is not present locally; pidone-check never pulls on its own: run `{} pull {}` first, or pass --pull",
+                cfg.image, rt.name, cfg.image
             ));
         }
     };
