@@ -1,8 +1,10 @@
 //! Readiness probes (`--ready-*`): each one latches once it has held, and the application is
-//! ready when all of them have.
+//! ready when all of them have. Where a probe looks (the host, or inside a container) is up to
+//! the caller: [`Probes::check_in`] takes the looking as functions.
 
-use crate::options::Readiness;
+use crate::options::{Readiness, TcpTarget};
 use std::net::TcpStream;
+use std::path::Path;
 use std::time::Duration;
 
 /// How long one TCP connection attempt may take: connections to a local port are refused or
@@ -17,7 +19,34 @@ pub struct Probes<'a> {
     tcp_ok: Vec<bool>,
     file_ok: Vec<bool>,
     log_ok: Vec<bool>,
+    health_ok: bool,
     line: Vec<u8>,
+}
+
+/// How the probes look at the world.
+pub trait World {
+    fn file_exists(&mut self, path: &Path) -> bool;
+    fn tcp_connects(&mut self, target: &TcpTarget) -> bool;
+    /// The image's HEALTHCHECK says healthy (image mode only).
+    fn healthy(&mut self) -> bool {
+        false
+    }
+}
+
+/// The host itself (process mode).
+pub struct Host;
+
+impl World for Host {
+    fn file_exists(&mut self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    fn tcp_connects(&mut self, target: &TcpTarget) -> bool {
+        target
+            .addrs
+            .iter()
+            .any(|addr| TcpStream::connect_timeout(addr, CONNECT_TIMEOUT).is_ok())
+    }
 }
 
 impl<'a> Probes<'a> {
@@ -27,6 +56,7 @@ impl<'a> Probes<'a> {
             tcp_ok: vec![false; spec.tcp.len()],
             file_ok: vec![false; spec.files.len()],
             log_ok: vec![false; spec.logs.len()],
+            health_ok: false,
             line: Vec::new(),
         }
     }
@@ -69,15 +99,19 @@ impl<'a> Probes<'a> {
     /// Checks the probes that look at the world (files, sockets, the clock) and returns
     /// whether everything holds. `elapsed` is the time since the start.
     pub fn check(&mut self, elapsed: Duration) -> bool {
+        self.check_in(&mut Host, elapsed)
+    }
+
+    /// [`Probes::check`], looking through `world`. Probes that already held are not asked again.
+    pub fn check_in(&mut self, world: &mut dyn World, elapsed: Duration) -> bool {
         for (ok, path) in self.file_ok.iter_mut().zip(&self.spec.files) {
-            *ok = *ok || path.exists();
+            *ok = *ok || world.file_exists(path);
         }
         for (ok, target) in self.tcp_ok.iter_mut().zip(&self.spec.tcp) {
-            *ok = *ok
-                || target
-                    .addrs
-                    .iter()
-                    .any(|addr| TcpStream::connect_timeout(addr, CONNECT_TIMEOUT).is_ok());
+            *ok = *ok || world.tcp_connects(target);
+        }
+        if self.spec.health && !self.health_ok {
+            self.health_ok = world.healthy();
         }
         self.spec.after.is_none_or(|after| elapsed >= after) && self.pending_probes().is_empty()
     }
@@ -104,6 +138,9 @@ impl<'a> Probes<'a> {
             if !ok {
                 out.push(format!("no output line matched '{}'", l.text));
             }
+        }
+        if self.spec.health && !self.health_ok {
+            out.push("the HEALTHCHECK never said healthy".to_owned());
         }
         out
     }

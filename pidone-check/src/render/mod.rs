@@ -1,7 +1,9 @@
-//! The report on stdout: text, JSON or JUnit XML (SPEC §6). Pure.
+//! The report on stdout: text, JSON or JUnit XML (SPEC §6; image mode in [`image`]). Pure.
+
+pub mod image;
 
 use crate::options::{CheckConfig, Format, show_duration};
-use crate::verdict::{Outcome, show_elapsed, show_exit, show_procs};
+use crate::process::verdict::{Outcome, show_elapsed, show_exit, show_procs};
 use pidone::report::{Proc, json_string};
 use pidone::supervisor::ChildStatus;
 use std::fmt::Write as _;
@@ -37,6 +39,10 @@ pub fn summary(ctx: &Context, o: &Outcome) -> String {
         Some(t) => format!("ready in {}", show_elapsed(t)),
         None => "not ready".to_owned(),
     };
+    if let Some(sig) = o.cancelled {
+        let _ = write!(line, "; cancelled by {sig}: everything was killed");
+        return line;
+    }
     match (o.signal_sent, o.stop_time) {
         (true, Some(t)) => {
             let _ = write!(
@@ -222,7 +228,7 @@ fn escape(text: &str, attribute: bool) -> String {
     out
 }
 
-fn xml_secs(d: Duration) -> String {
+pub(crate) fn xml_secs(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 

@@ -26,6 +26,8 @@ pub struct Outcome {
     pub zombies_left: u32,
     /// The supervisor had to be killed because it did not finish in time.
     pub supervisor_hung: bool,
+    /// pidone-check itself got this signal (a cancelled CI job) and killed everything.
+    pub cancelled: Option<Signal>,
     /// From the start to the end of the run.
     pub total: Duration,
 }
@@ -72,6 +74,12 @@ pub fn judge(config: &CheckConfig, o: &Outcome) -> Vec<String> {
     let mut reasons = Vec::new();
     let sig: Signal = config.signal;
     let r = &o.report;
+    if let Some(got) = o.cancelled {
+        // Nothing else is known for sure: the run was cut short.
+        return vec![format!(
+            "cancelled: pidone-check got {got} and killed the application"
+        )];
+    }
 
     if o.ready_after.is_none() {
         if o.signal_sent {
@@ -153,7 +161,7 @@ mod tests {
     fn config(extra: &[&str]) -> CheckConfig {
         let mut args: Vec<std::ffi::OsString> = extra.iter().map(Into::into).collect();
         args.push("app".into());
-        match parse(&args) {
+        match parse(&args, |_| None) {
             Ok(Invocation::Check(c)) => *c,
             other => panic!("{other:?}"),
         }
@@ -178,6 +186,7 @@ mod tests {
             escaped: vec![],
             zombies_left: 0,
             supervisor_hung: false,
+            cancelled: None,
             total: Duration::from_millis(300),
         }
     }
@@ -281,6 +290,17 @@ mod tests {
         assert_eq!(
             judge(&config(&[]), &o),
             vec!["exited on its own before the stop signal, with exit code 3"]
+        );
+    }
+
+    #[test]
+    fn a_cancelled_run_says_so_and_nothing_else() {
+        let mut o = clean();
+        o.cancelled = Some(Signal::TERM);
+        o.stop_time = None;
+        assert_eq!(
+            judge(&config(&[]), &o),
+            vec!["cancelled: pidone-check got SIGTERM and killed the application"]
         );
     }
 

@@ -1,29 +1,37 @@
-//! One run against the real OS: fork a supervisor, wait for readiness, send the stop signal,
+//! One run against the real OS: start a supervisor, wait for readiness, send the stop signal,
 //! collect the supervisor's report and look for anything left behind.
 //!
-//! The supervisor is a forked copy of this process running pidone's own loop
-//! ([`pidone::os::driver::supervise`]) with `--grace` set to `--within`; it sends its exit
-//! report back over a pipe. Not being PID 1, it is a child subreaper, so orphans of the
-//! application count as its descendants exactly as they would under pidone in a container.
-//! pidone-check itself is a subreaper too, to catch anything that outlives the supervisor.
-//! No threads: one `poll` loop relays the application's output and watches the report pipe.
+//! The supervisor is pidone-check itself, started again in a hidden mode that runs pidone's
+//! own loop with `--grace` set to `--within` ([`super::supervisor`]); it sends its exit report
+//! back over a pipe. Not being PID 1, it is a child subreaper, so orphans of the application
+//! count as its descendants exactly as they would under pidone in a container. pidone-check
+//! itself is a subreaper too, to catch anything that outlives the supervisor. One `poll` loop
+//! relays the application's output, watches the report pipe and pidone-check's own SIGINT and
+//! SIGTERM (a cancelled CI job: everything is killed at once).
 
+use super::supervisor::Settings;
+use super::verdict::{Outcome, show_elapsed};
+use super::wire;
+use crate::cancel::Cancel;
 use crate::options::{CheckConfig, show_duration};
 use crate::probe::Probes;
-use crate::verdict::{Outcome, show_elapsed};
-use crate::wire;
-use pidone::config::{Config, Grace, LogFormat, ReportFormat};
+use crate::say;
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::kill;
+use nix::unistd::{AccessFlags, Pid, access};
 use pidone::os::procfs::{self, ProcEntry};
 use pidone::os::reaper;
-use pidone::os::{driver, errno_text, getpid, last_error, retry_eintr, write_all, write_stderr};
 use pidone::report::{Cause, ExitReport, Proc};
 use pidone::signal::Signal;
 use pidone::supervisor::ChildStatus;
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How often the probes that need polling (files, TCP) are retried: also the resolution of
@@ -39,35 +47,29 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Makes pidone-check a child subreaper, so nothing the application starts can escape it.
 pub fn become_subreaper() {
-    // SAFETY: plain prctl.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) } != 0 {
-        write_stderr(
-            format!(
-                "pidone-check: warning: cannot register as child subreaper: {}\n",
-                last_error()
-            )
-            .as_bytes(),
-        );
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        say(&format!(
+            "warning: cannot register as child subreaper: {}",
+            e.desc()
+        ));
     }
 }
 
+fn io_text(e: &io::Error) -> &'static str {
+    Errno::from_raw(e.raw_os_error().unwrap_or(0)).desc()
+}
+
 /// Fails as the shell would, before anything is started: `command not found`, `Permission
-/// denied`. The supervisor's exec would report the same, but only after forking.
+/// denied`. The supervisor's exec would report the same, but only after starting.
 pub fn find_command(command: &OsStr) -> Result<(), String> {
     let name = command.to_string_lossy();
     let cannot = |why: &str| format!("cannot run '{name}': {why}");
     let runnable = |path: &Path| -> Result<(), String> {
-        let meta = std::fs::metadata(path).map_err(|e| cannot(&errno_text(e.raw_os_error().unwrap_or(0))))?;
+        let meta = std::fs::metadata(path).map_err(|e| cannot(io_text(&e)))?;
         if meta.is_dir() {
             return Err(cannot("Is a directory"));
         }
-        let c =
-            CString::new(path.as_os_str().as_bytes()).map_err(|_| cannot("the name contains a NUL byte"))?;
-        // SAFETY: a valid NUL-terminated path.
-        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
-            return Err(cannot(&errno_text(last_error().raw_os_error().unwrap_or(0))));
-        }
-        Ok(())
+        access(path, AccessFlags::X_OK).map_err(|e| cannot(e.desc()))
     };
     if command.is_empty() {
         return Err("cannot run '': empty command".to_owned());
@@ -98,130 +100,80 @@ pub fn find_command(command: &OsStr) -> Result<(), String> {
     Err(first_error.unwrap_or_else(|| cannot("command not found")))
 }
 
-/// pidone's configuration for the supervisor child.
-fn supervisor_config(cfg: &CheckConfig) -> Config {
-    let mut c = Config::new(cfg.command.clone());
-    c.grace = Grace::After(cfg.within);
-    // Leftovers get the rest of the budget, not the 2s default: during a stop the cleanup ends
-    // at the grace deadline anyway.
-    c.cleanup_grace = cfg.within;
-    // TERM and INT stay stop signals so that Ctrl-C, or pidone-check's death (the parent-death
-    // signal below), still stops the application within the grace.
-    c.stop_signals = [Signal::TERM, Signal::INT, cfg.signal].into_iter().collect();
-    c.parent_death_signal = Some(Signal::TERM);
-    c.report = ReportFormat::Off;
-    c
-}
-
 fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: fds is a valid array of two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(last_error());
-    }
-    // SAFETY: two fresh descriptors that nothing else owns.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
-fn open_dev_null() -> io::Result<OwnedFd> {
-    // SAFETY: a NUL-terminated literal path.
-    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(last_error());
+/// Sends `sig` to a process, ignoring "already gone".
+pub fn send(pid: i32, sig: Signal) {
+    if let Ok(s) = nix::sys::signal::Signal::try_from(sig.raw()) {
+        let _ = kill(Pid::from_raw(pid), s);
     }
-    // SAFETY: a fresh descriptor.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// The forked supervisor: stdin from /dev/null (no terminal to hand over, no input to steal),
-/// stdout and stderr to the relay pipe or to pidone-check's stderr, then pidone's loop.
-fn supervisor_child(
-    config: &Config,
-    parent: i32,
-    report: &OwnedFd,
-    stdin: &OwnedFd,
-    output: Option<&OwnedFd>,
-) -> ! {
-    // SAFETY: plain syscalls on descriptors this process owns; `_exit` skips destructors
-    // that belong to the parent's copy of the state.
-    unsafe {
-        // Set here as well as in supervise(): a parent that died before this line would
-        // otherwise leave the application running unsupervised.
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong);
-        if libc::getppid() != parent {
-            libc::_exit(1);
-        }
-        let out = output.map_or(libc::STDERR_FILENO, AsRawFd::as_raw_fd);
-        if libc::dup2(stdin.as_raw_fd(), libc::STDIN_FILENO) < 0
-            || libc::dup2(out, libc::STDOUT_FILENO) < 0
-            || libc::dup2(out, libc::STDERR_FILENO) < 0
-        {
-            let _ = write_all(
-                report.as_raw_fd(),
-                &wire::encode(&Err(format!("cannot set up the output: {}", last_error()))),
-            );
-            libc::_exit(1);
-        }
-    }
-    pidone::logger::init(1, LogFormat::Text);
-    let result = driver::supervise(config).map_err(|e| e.to_string());
-    let _ = write_all(report.as_raw_fd(), &wire::encode(&result));
-    // SAFETY: leaving the forked copy without running the parent's destructors.
-    unsafe { libc::_exit(0) }
 }
 
 /// The parent's ends of the pipes, read by one `poll` loop.
-struct Pipes {
+struct Pipes<'c> {
     output: Option<OwnedFd>,
     report: Option<OwnedFd>,
     report_bytes: Vec<u8>,
+    cancel: &'c Cancel,
 }
 
-impl Pipes {
-    /// Waits up to `timeout` for output or report bytes and handles what arrived.
+impl Pipes<'_> {
+    /// Waits up to `timeout` for output or report bytes, or a cancelling signal, and handles
+    /// what arrived.
     fn pump(&mut self, timeout: Duration, probes: &mut Probes) -> io::Result<()> {
-        let mut fds: Vec<libc::pollfd> = [&self.output, &self.report]
-            .into_iter()
-            .flatten()
-            .map(|fd| libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
         // Round up, so a wait for 0.4ms does not spin.
         let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        // SAFETY: fds is a live array of pollfd of the given length.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n < 0 {
-            let err = last_error();
-            return if err.kind() == io::ErrorKind::Interrupted {
-                Ok(())
-            } else {
-                Err(err)
-            };
-        }
+        let (output_ready, report_ready) = {
+            let mut fds = vec![PollFd::new(self.cancel.fd(), PollFlags::POLLIN)];
+            let out_at = self.output.as_ref().map(|fd| {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                fds.len() - 1
+            });
+            let rep_at = self.report.as_ref().map(|fd| {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                fds.len() - 1
+            });
+            match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+            let ready =
+                |at: Option<usize>| at.is_some_and(|i| fds[i].revents().is_some_and(|r| !r.is_empty()));
+            (ready(out_at), ready(rep_at))
+        };
+        self.cancel.drain();
         let mut buf = [0u8; 16384];
-        for pfd in fds.iter().filter(|p| p.revents != 0) {
-            // SAFETY: reading into a stack buffer from a descriptor we own.
-            let got = retry_eintr(|| unsafe { libc::read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) })?;
-            let bytes = &buf[..got as usize];
-            let is_output = self.output.as_ref().is_some_and(|o| o.as_raw_fd() == pfd.fd);
-            if is_output {
-                if bytes.is_empty() {
-                    probes.finish();
-                    self.output = None;
-                } else {
-                    write_stderr(bytes);
-                    probes.feed(bytes);
-                }
-            } else if bytes.is_empty() {
+        if output_ready && let Some(fd) = &self.output {
+            let got = read_retry(fd, &mut buf)?;
+            if got == 0 {
+                probes.finish();
+                self.output = None;
+            } else {
+                crate::say_raw(&buf[..got]);
+                probes.feed(&buf[..got]);
+            }
+        }
+        if report_ready && let Some(fd) = &self.report {
+            let got = read_retry(fd, &mut buf)?;
+            if got == 0 {
                 self.report = None;
             } else {
-                self.report_bytes.extend_from_slice(bytes);
+                self.report_bytes.extend_from_slice(&buf[..got]);
             }
         }
         Ok(())
+    }
+}
+
+fn read_retry(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match nix::unistd::read(fd, buf) {
+            Err(Errno::EINTR) => continue,
+            other => return Ok(other?),
+        }
     }
 }
 
@@ -238,19 +190,43 @@ fn has_blocked(pid: i32, sig: Signal) -> bool {
         .is_some_and(|mask| mask & (1 << (sig.raw() - 1)) != 0)
 }
 
-fn waitpid_blocking(pid: i32) -> io::Result<i32> {
-    let mut status = 0;
-    // SAFETY: status is a valid out-pointer.
-    retry_eintr(|| unsafe { libc::waitpid(pid, &mut status, 0) })?;
-    Ok(status)
+fn progress(label: &str, text: &str) {
+    say(&format!("{label}: {text}"));
 }
 
-fn progress(label: &str, text: &str) {
-    write_stderr(format!("pidone-check: {label}: {text}\n").as_bytes());
+/// Starts the supervisor (this same program, in its hidden mode).
+fn start_supervisor(cfg: &CheckConfig, report: OwnedFd, output: Option<OwnedFd>) -> io::Result<Child> {
+    let settings = Settings {
+        parent: std::process::id() as i32,
+        within: cfg.within,
+        signal: cfg.signal,
+        command: cfg.command.clone(),
+    };
+    Command::new("/proc/self/exe")
+        .arg0("pidone-check")
+        .args(settings.to_args())
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(report))
+        .stderr(output.map_or_else(Stdio::inherit, Stdio::from))
+        .spawn()
+}
+
+/// The report of a run that pidone-check's own SIGINT or SIGTERM cut short.
+fn cancelled_report(sig: Signal) -> ExitReport {
+    ExitReport {
+        exit_code: 137,
+        child: ChildStatus::Signaled(Signal::KILL),
+        cause: Cause::StopSignal,
+        stop_signal: Some(sig),
+        stop_duration: None,
+        reaped: 0,
+        terminated: Vec::new(),
+        killed: Vec::new(),
+    }
 }
 
 /// Runs the cycle once. An error is a setup problem (exit 2), not a verdict on the application.
-pub fn run_once(cfg: &CheckConfig, label: &str) -> Result<Outcome, String> {
+pub fn run_once(cfg: &CheckConfig, label: &str, cancel: &Cancel) -> Result<Outcome, String> {
     let start = Instant::now();
     let setup = |what: &'static str| move |e: io::Error| format!("{what}: {e}");
     let (report_r, report_w) = pipe_cloexec().map_err(setup("cannot create a pipe"))?;
@@ -259,24 +235,19 @@ pub fn run_once(cfg: &CheckConfig, label: &str) -> Result<Outcome, String> {
     } else {
         Some(pipe_cloexec().map_err(setup("cannot create a pipe"))?)
     };
-    let stdin = open_dev_null().map_err(setup("cannot open /dev/null"))?;
-    let config = supervisor_config(cfg);
-    let me = getpid();
-
-    // SAFETY: pidone-check is single-threaded; the child runs pidone's loop and `_exit`s.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(format!("cannot fork: {}", last_error()));
-    }
-    if pid == 0 {
-        supervisor_child(&config, me, &report_w, &stdin, output.as_ref().map(|(_, w)| w));
-    }
-    drop(report_w);
-    drop(stdin);
+    let (output_r, output_w) = match output {
+        Some((r, w)) => (Some(r), Some(w)),
+        None => (None, None),
+    };
+    let me = std::process::id() as i32;
+    let mut child =
+        start_supervisor(cfg, report_w, output_w).map_err(setup("cannot start the supervisor"))?;
+    let pid = child.id() as i32;
     let mut pipes = Pipes {
-        output: output.map(|(r, _w)| r),
+        output: output_r,
         report: Some(report_r),
         report_bytes: Vec::new(),
+        cancel,
     };
     let mut probes = Probes::new(&cfg.ready);
     let io_error = |e: io::Error| format!("waiting for the application failed: {e}");
@@ -284,7 +255,7 @@ pub fn run_once(cfg: &CheckConfig, label: &str) -> Result<Outcome, String> {
     // Readiness, until every probe holds, the timeout passes, or the supervisor is done.
     let ready_deadline = start + cfg.ready_timeout;
     let mut ready_after = None;
-    while pipes.report.is_some() {
+    while pipes.report.is_some() && !cancel.is_cancelled() {
         let now = Instant::now();
         let elapsed = now - start;
         if probes.check(elapsed) && has_blocked(pid, cfg.signal) {
@@ -310,7 +281,7 @@ pub fn run_once(cfg: &CheckConfig, label: &str) -> Result<Outcome, String> {
     // then relay output until its report is complete.
     let mut signal_at = None;
     let mut hung = false;
-    if pipes.report.is_some() {
+    if pipes.report.is_some() && !cancel.is_cancelled() {
         let why = match ready_after {
             Some(t) => format!("ready in {}", show_elapsed(t)),
             None if not_ready.is_empty() => format!("not ready within {}", show_duration(cfg.ready_timeout)),
@@ -321,27 +292,35 @@ pub fn run_once(cfg: &CheckConfig, label: &str) -> Result<Outcome, String> {
             ),
         };
         progress(label, &format!("{why}; sending {}", cfg.signal));
-        // SAFETY: plain kill on our own unreaped child, so the pid can not have been reused.
-        unsafe { libc::kill(pid, cfg.signal.raw()) };
+        // Our own unreaped child: the pid can not have been reused.
+        send(pid, cfg.signal);
         let sent = Instant::now();
         signal_at = Some(sent);
         let hard_deadline = sent + cfg.within + SUPERVISOR_SLACK;
-        while pipes.report.is_some() {
+        while pipes.report.is_some() && !cancel.is_cancelled() {
             let now = Instant::now();
             if now >= hard_deadline && !hung {
                 progress(label, "the supervisor did not finish in time; killing it");
-                // SAFETY: as above.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                send(pid, Signal::KILL);
                 hung = true;
             }
             let wait = hard_deadline.saturating_duration_since(now).max(POLL_INTERVAL);
             pipes.pump(wait, &mut probes).map_err(io_error)?;
         }
-    } else {
+    } else if !cancel.is_cancelled() {
         progress(label, "the application exited before the stop signal");
     }
+    // A cancelled CI job: no grace for anyone. The supervisor dies, its orphans come to
+    // pidone-check (a subreaper) and clear_leftovers() kills them.
+    let cancelled = cancel.signal();
+    if let Some(sig) = cancelled {
+        progress(label, &format!("got {sig}: killing the application"));
+        send(pid, Signal::KILL);
+    }
     let finished = Instant::now();
-    let status = waitpid_blocking(pid).map_err(|e| format!("cannot wait for the supervisor: {e}"))?;
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for the supervisor: {e}"))?;
 
     let (escaped, zombies_left) = clear_leftovers(me);
     // Everything is gone now, so the output pipe closes; a process pidone-check could not
@@ -349,12 +328,26 @@ pub fn run_once(cfg: &CheckConfig, label: &str) -> Result<Outcome, String> {
     let drain_deadline = Instant::now() + DRAIN_TIMEOUT;
     while pipes.output.is_some() {
         let now = Instant::now();
-        if now >= drain_deadline {
+        if now >= drain_deadline || cancelled.is_some() {
             break;
         }
         pipes.pump(drain_deadline - now, &mut probes).map_err(io_error)?;
     }
 
+    if let Some(sig) = cancelled {
+        return Ok(Outcome {
+            ready_after,
+            not_ready,
+            signal_sent: signal_at.is_some(),
+            stop_time: None,
+            report: cancelled_report(sig),
+            escaped,
+            zombies_left,
+            supervisor_hung: false,
+            cancelled,
+            total: start.elapsed(),
+        });
+    }
     let mut report = match wire::decode(&pipes.report_bytes) {
         Ok(Ok(report)) => report,
         Ok(Err(message)) => return Err(message),
@@ -369,9 +362,7 @@ pub fn run_once(cfg: &CheckConfig, label: &str) -> Result<Outcome, String> {
             killed: Vec::new(),
         },
         Err(garbled) => {
-            return Err(format!(
-                "the supervisor failed (wait status {status:#x}): {garbled}"
-            ));
+            return Err(format!("the supervisor failed ({status}): {garbled}"));
         }
     };
     if report.cause == Cause::ExecFailed {
@@ -395,6 +386,7 @@ pub fn run_once(cfg: &CheckConfig, label: &str) -> Result<Outcome, String> {
         escaped,
         zombies_left,
         supervisor_hung: hung,
+        cancelled: None,
         total: start.elapsed(),
     })
 }
@@ -424,8 +416,7 @@ fn clear_leftovers(me: i32) -> (Vec<Proc>, u32) {
         for p in fresh {
             // The start time check keeps a recycled pid safe from this kill.
             if procfs::read_stat(p.pid).is_ok_and(|now| now.start_time == p.start_time) {
-                // SAFETY: plain kill.
-                unsafe { libc::kill(p.pid, libc::SIGKILL) };
+                send(p.pid, Signal::KILL);
             }
             escaped.push(Proc {
                 pid: p.pid,
