@@ -157,7 +157,7 @@ fn supervisor_child(
             || libc::dup2(out, libc::STDERR_FILENO) < 0
         {
             let _ = write_all(
-                report.as_raw_fd(),
+                report,
                 &wire::encode(&Err(format!("cannot set up the output: {}", last_error()))),
             );
             libc::_exit(1);
@@ -165,7 +165,7 @@ fn supervisor_child(
     }
     crate::logger::init(1, LogFormat::Text);
     let result = driver::supervise(config).map_err(|e| e.to_string());
-    let _ = write_all(report.as_raw_fd(), &wire::encode(&result));
+    let _ = write_all(report, &wire::encode(&result));
     // SAFETY: leaving the forked copy without running the parent's destructors.
     unsafe { libc::_exit(0) }
 }
