@@ -18,6 +18,8 @@
 //! testkit orphans N [--timeout SECS]     double-forks N processes that exit at once (zombies
 //!     for the reaper), waits until they have all exited and no zombie is left in /proc, then
 //!     prints "zombies=0" and exits 0; after --timeout (default 20) prints "zombies=K PIDS" and exits 1
+//! testkit zombie                        leaves a child that has exited unreaped (a zombie that
+//!     becomes the reaper's once this exits), prints its pid, exits 0
 //! testkit orphan-ppid FILE               an orphan writes "ppid=A expected=B" to FILE once re-parented
 //!     (B = this process's parent); then this process sleeps until killed
 //! testkit spawn-tree --ready FILE [--main-ignores-term]
@@ -65,6 +67,7 @@ pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
         "status" => status(),
         "orphans" => orphans(rest),
         "orphan-ppid" => orphan_ppid(rest),
+        "zombie" => zombie(),
         "spawn-tree" => spawn_tree(rest),
         "leave-orphans" => leave_orphans(rest),
         "parent-dies" => parent_dies(rest),
@@ -574,6 +577,37 @@ fn orphans(args: &[String]) -> ! {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+fn zombie() -> ! {
+    // SAFETY: single-threaded; the child only calls _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        die("fork failed");
+    }
+    if pid == 0 {
+        // SAFETY: plain exit.
+        unsafe { libc::_exit(0) }
+    }
+    // WNOWAIT: wait until it has exited, but leave it a zombie.
+    // SAFETY: a zeroed siginfo_t is a valid out-parameter.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer; waits only for our own child.
+    while unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    } != 0
+    {
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            die("waitid failed");
+        }
+    }
+    out(&format!("{pid}\n"));
+    exit(0)
 }
 
 fn orphan_ppid(args: &[String]) -> ! {

@@ -6,7 +6,7 @@ use super::shutdown::{self, Scope};
 use super::signals::SignalState;
 use super::spawn::{Spawned, spawn};
 use super::{errno_text, getpid, write_stderr};
-use crate::config::{Config, Grace};
+use crate::config::{Config, Grace, human_duration};
 use crate::report::{ExitReport, Proc};
 use crate::signal::Signal;
 use crate::supervisor::{Action, Event, KillReason, Supervisor, Target};
@@ -208,30 +208,4 @@ fn describe(procs: &[Proc]) -> String {
         .collect();
     let noun = if procs.len() == 1 { "process" } else { "processes" };
     format!("{} {noun}: {}", procs.len(), names.join(", "))
-}
-
-/// "10s", "1.5s", "250ms": durations as a user writes them.
-fn human_duration(d: std::time::Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{}s", d.as_secs())
-    } else if d < std::time::Duration::from_secs(1) && d.subsec_nanos().is_multiple_of(1_000_000) {
-        format!("{}ms", d.as_millis())
-    } else {
-        let seconds = format!("{:.3}", d.as_secs_f64());
-        format!("{}s", seconds.trim_end_matches('0'))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations_read_as_written() {
-        assert_eq!(human_duration(Duration::from_secs(10)), "10s");
-        assert_eq!(human_duration(Duration::ZERO), "0s");
-        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
-    }
 }
