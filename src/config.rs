@@ -204,9 +204,29 @@ pub fn parse_verbosity(text: &str) -> Verbosity {
     if negative { 0 } else { value }
 }
 
+/// "10s", "1.5s", "250ms": durations as a user writes them.
+pub fn human_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) && d.subsec_nanos().is_multiple_of(1_000_000) {
+        format!("{}ms", d.as_millis())
+    } else {
+        let seconds = format!("{:.3}", d.as_secs_f64());
+        format!("{}s", seconds.trim_end_matches('0'))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_written() {
+        assert_eq!(human_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(human_duration(Duration::ZERO), "0s");
+        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
+    }
 
     #[test]
     fn durations() {

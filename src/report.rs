@@ -71,11 +71,8 @@ impl ExitReport {
         let mut line = format!("pidone: exit {} (", self.exit_code);
         match (self.cause, self.child) {
             (Cause::ExecFailed, _) => line.push_str("command could not be run"),
-            (_, ChildStatus::Exited(code)) => {
-                let _ = write!(line, "child exited {code}");
-            }
-            (_, ChildStatus::Signaled(sig)) => {
-                let _ = write!(line, "child killed by {sig}");
+            (_, child) => {
+                let _ = write!(line, "child {child}");
             }
         }
         line.push(')');

@@ -1,49 +1,22 @@
 //! Signal names and numbers, real-time signals included, and small signal sets.
 //!
-//! Pure: nothing here touches the OS except reading glibc's `SIGRTMIN`/`SIGRTMAX`, which are
-//! constants for the life of the process.
+//! Names and numbers of the standard signals come from nix's `Signal` (one table for the whole
+//! project); the real-time ones (`SIGRTMIN+n`, `SIGRTMAX-n`) are pidone's own, since nix has no
+//! type for them. Pure: nothing here touches the OS except reading glibc's
+//! `SIGRTMIN`/`SIGRTMAX`, which are constants for the life of the process.
 
+use nix::sys::signal::Signal as Named;
 use std::fmt;
 
 /// A signal number, as the kernel numbers them (1..=SIGRTMAX).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Signal(i32);
 
-const NAMES: &[(&str, i32)] = &[
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ILL", libc::SIGILL),
-    ("TRAP", libc::SIGTRAP),
-    ("ABRT", libc::SIGABRT),
-    ("IOT", libc::SIGIOT),
-    ("BUS", libc::SIGBUS),
-    ("FPE", libc::SIGFPE),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("SEGV", libc::SIGSEGV),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    ("STKFLT", libc::SIGSTKFLT),
-    ("CHLD", libc::SIGCHLD),
-    ("CLD", libc::SIGCHLD),
-    ("CONT", libc::SIGCONT),
-    ("STOP", libc::SIGSTOP),
-    ("TSTP", libc::SIGTSTP),
-    ("TTIN", libc::SIGTTIN),
-    ("TTOU", libc::SIGTTOU),
-    ("URG", libc::SIGURG),
-    ("XCPU", libc::SIGXCPU),
-    ("XFSZ", libc::SIGXFSZ),
-    ("VTALRM", libc::SIGVTALRM),
-    ("PROF", libc::SIGPROF),
-    ("WINCH", libc::SIGWINCH),
-    ("IO", libc::SIGIO),
-    ("POLL", libc::SIGPOLL),
-    ("PWR", libc::SIGPWR),
-    ("SYS", libc::SIGSYS),
+/// Other names that `kill -l` and shells accept, for signals nix names otherwise.
+const ALIASES: &[(&str, Named)] = &[
+    ("IOT", Named::SIGABRT),
+    ("CLD", Named::SIGCHLD),
+    ("POLL", Named::SIGIO),
 ];
 
 /// Lowest real-time signal usable by applications (glibc reserves the first two for itself).
@@ -57,15 +30,15 @@ pub fn rtmax() -> i32 {
 }
 
 impl Signal {
-    pub const HUP: Signal = Signal(libc::SIGHUP);
-    pub const INT: Signal = Signal(libc::SIGINT);
-    pub const KILL: Signal = Signal(libc::SIGKILL);
-    pub const TERM: Signal = Signal(libc::SIGTERM);
-    pub const CHLD: Signal = Signal(libc::SIGCHLD);
-    pub const CONT: Signal = Signal(libc::SIGCONT);
-    pub const STOP: Signal = Signal(libc::SIGSTOP);
-    pub const TTIN: Signal = Signal(libc::SIGTTIN);
-    pub const TTOU: Signal = Signal(libc::SIGTTOU);
+    pub const HUP: Signal = Signal(Named::SIGHUP as i32);
+    pub const INT: Signal = Signal(Named::SIGINT as i32);
+    pub const KILL: Signal = Signal(Named::SIGKILL as i32);
+    pub const TERM: Signal = Signal(Named::SIGTERM as i32);
+    pub const CHLD: Signal = Signal(Named::SIGCHLD as i32);
+    pub const CONT: Signal = Signal(Named::SIGCONT as i32);
+    pub const STOP: Signal = Signal(Named::SIGSTOP as i32);
+    pub const TTIN: Signal = Signal(Named::SIGTTIN as i32);
+    pub const TTOU: Signal = Signal(Named::SIGTTOU as i32);
 
     /// A signal from its number; `None` outside 1..=SIGRTMAX.
     pub fn from_raw(n: i32) -> Option<Signal> {
@@ -74,6 +47,11 @@ impl Signal {
 
     pub fn raw(self) -> i32 {
         self.0
+    }
+
+    /// nix's name for it; `None` for the real-time signals (32 and up), which nix does not name.
+    pub fn named(self) -> Option<Named> {
+        Named::try_from(self.0).ok()
     }
 
     /// Whether a process can catch, block or ignore it (everything but KILL and STOP).
@@ -106,8 +84,11 @@ impl Signal {
         }
         let upper = text.to_ascii_uppercase();
         let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-        if let Some(&(_, n)) = NAMES.iter().find(|(known, _)| *known == name) {
-            return Ok(Signal(n));
+        if let Some(&(_, sig)) = ALIASES.iter().find(|(alias, _)| *alias == name) {
+            return Ok(sig.into());
+        }
+        if let Ok(sig) = format!("SIG{name}").parse::<Named>() {
+            return Ok(sig.into());
         }
         let rt = |rest: &str, base: i32, sign: i32| -> Option<Signal> {
             let offset = match rest {
@@ -141,11 +122,10 @@ impl Signal {
 
 impl fmt::Display for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0;
-        // The first matching entry is the canonical one (IOT, CLD, POLL are aliases listed later).
-        if let Some((name, _)) = NAMES.iter().find(|(_, num)| *num == n) {
-            return write!(f, "SIG{name}");
+        if let Some(sig) = self.named() {
+            return f.write_str(sig.as_str());
         }
+        let n = self.0;
         let (lo, hi) = (rtmin(), rtmax());
         if (lo..=hi).contains(&n) {
             let from_min = n - lo;
@@ -158,6 +138,12 @@ impl fmt::Display for Signal {
             };
         }
         write!(f, "SIG{n}")
+    }
+}
+
+impl From<Named> for Signal {
+    fn from(sig: Named) -> Signal {
+        Signal(sig as i32)
     }
 }
 

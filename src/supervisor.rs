@@ -7,10 +7,11 @@
 //! Phases follow the spec: `Running → (StopHeld →) Stopping → Killing` while the main child
 //! lives, `Cleaning` once it has exited and others remain, then `Done`.
 
-use crate::config::{Config, Grace};
+use crate::config::{Config, Grace, human_duration};
 use crate::report::{Cause, ExitReport, Proc};
 use crate::signal::{RewriteTarget, Signal};
 use std::collections::HashSet;
+use std::fmt;
 use std::time::{Duration, Instant};
 
 /// How long pidone waits for the reaping after a SIGKILL before it looks again. Processes it
@@ -32,6 +33,16 @@ impl ChildStatus {
         match self {
             ChildStatus::Exited(code) => code,
             ChildStatus::Signaled(sig) => 128 + sig.raw(),
+        }
+    }
+}
+
+/// In words, for log lines and reports: `exited 0`, `killed by SIGKILL`.
+impl fmt::Display for ChildStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChildStatus::Exited(code) => write!(f, "exited {code}"),
+            ChildStatus::Signaled(sig) => write!(f, "killed by {sig}"),
         }
     }
 }
@@ -190,15 +201,17 @@ impl Supervisor {
             Event::Signal(sig) => self.on_signal(sig, now),
             Event::Reaped { pid, status } => {
                 if pid == self.main_pid {
-                    log::debug!("main child {pid} ended: {status:?}");
+                    log::debug!("main child {pid} {status}");
                     self.main_status = Some(status);
                 } else {
                     self.reaped_others += 1;
-                    if self.config.warn_on_reap {
-                        log::warn!("reaped zombie process {pid} ({status:?})");
+                    // tini's wording: log searches and tini's own tests look for it.
+                    let level = if self.config.warn_on_reap {
+                        log::Level::Warn
                     } else {
-                        log::debug!("reaped zombie process {pid} ({status:?})");
-                    }
+                        log::Level::Debug
+                    };
+                    log::log!(level, "Reaped zombie process with pid={pid} ({status})");
                 }
                 Vec::new()
             }
@@ -222,7 +235,10 @@ impl Supervisor {
                 if self.config.stop_delay.is_zero() {
                     self.begin_stop(sig, now)
                 } else {
-                    log::info!("holding {sig} for {:?} (--stop-delay)", self.config.stop_delay);
+                    log::info!(
+                        "holding {sig} for {} (--stop-delay)",
+                        human_duration(self.config.stop_delay)
+                    );
                     self.phase = Phase::StopHeld {
                         sig,
                         deliver_at: now + self.config.stop_delay,
@@ -344,8 +360,9 @@ impl Supervisor {
                     return vec![Action::KillRemaining(KillReason::StillAlive)];
                 }
                 log::warn!(
-                    "processes may still be running {KILL_REAP_LIMIT:?} after SIGKILL (no usable /proc to \
-                     find them, and outside the child's process group); exiting without them"
+                    "processes may still be running {} after SIGKILL (no usable /proc to find them, and \
+                     outside the child's process group); exiting without them",
+                    human_duration(KILL_REAP_LIMIT)
                 );
                 self.phase = Phase::Done;
                 vec![Action::Exit(self.report(now))]
@@ -386,6 +403,17 @@ mod tests {
     use std::time::Duration;
 
     const MAIN: i32 = 100;
+
+    #[test]
+    fn child_status_reads_in_words() {
+        assert_eq!(ChildStatus::Exited(0).to_string(), "exited 0");
+        assert_eq!(
+            ChildStatus::Signaled(Signal::KILL).to_string(),
+            "killed by SIGKILL"
+        );
+        let rt = Signal::from_raw(crate::signal::rtmin() + 3).unwrap();
+        assert_eq!(ChildStatus::Signaled(rt).to_string(), "killed by SIGRTMIN+3");
+    }
 
     fn sig(name: &str) -> Signal {
         Signal::parse(name).unwrap()

@@ -48,6 +48,13 @@ fn a_child_killed_by_a_signal_gives_128_plus_the_signal() {
 }
 
 #[test]
+fn a_child_killed_by_a_real_time_signal_gives_128_plus_its_number() {
+    // nix's waitpid can not name a real-time signal and would lose this child's status.
+    let out = testkit_run(&[], &["kill-self", "RTMIN+3"]);
+    out.assert_code(128 + libc::SIGRTMIN() + 3);
+}
+
+#[test]
 fn dash_e_maps_a_code_to_0() {
     testkit_run(&["-e", "3"], &["exit", "3"]).assert_code(0);
     testkit_run(&["-e", "3"], &["exit", "4"]).assert_code(4);

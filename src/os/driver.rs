@@ -5,11 +5,12 @@ use super::reaper::reap_all;
 use super::shutdown::{self, Scope};
 use super::signals::SignalState;
 use super::spawn::{Spawned, spawn};
-use super::{errno_text, getpid, last_error, write_stderr};
-use crate::config::{Config, Grace};
+use super::{errno_text, getpid, write_stderr};
+use crate::config::{Config, Grace, human_duration};
 use crate::report::{ExitReport, Proc};
 use crate::signal::Signal;
 use crate::supervisor::{Action, Event, KillReason, Supervisor, Target};
+use nix::sys::prctl;
 use std::io;
 use std::time::Instant;
 
@@ -46,26 +47,21 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
     let (signals, signalfd) = SignalState::take_over().map_err(context("cannot take over signals"))?;
 
     if let Some(sig) = config.parent_death_signal {
-        // SAFETY: plain prctl with a valid signal number.
-        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig.raw() as libc::c_ulong) } != 0 {
-            return Err(context("cannot set the parent-death signal")(last_error()));
-        }
+        set_pdeathsig(sig).map_err(context("cannot set the parent-death signal"))?;
     }
     // Not PID 1: become the subreaper so orphans come to us, with or without -s.
-    // SAFETY: plain prctl.
-    if !pid1 && unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) } != 0 {
+    if !pid1 && let Err(err) = prctl::set_child_subreaper(true) {
         log::warn!(
             "pidone is not running as PID 1 and could not register as a child subreaper ({}); zombie \
              processes will not be re-parented to pidone, so zombie reaping won't work; run pidone as PID 1",
-            last_error()
+            err.desc()
         );
     }
 
     let child = spawn(&config.command, &signals).map_err(context("cannot start the command"))?;
     // Keep no mount busy; the child already has its own working directory.
-    // SAFETY: a NUL-terminated literal.
-    if unsafe { libc::chdir(c"/".as_ptr()) } != 0 {
-        log::debug!("chdir / failed: {}", last_error());
+    if let Err(err) = nix::unistd::chdir(c"/") {
+        log::debug!("chdir / failed: {}", err.desc());
     }
 
     let mut sup = Supervisor::new(config, child.pid);
@@ -119,6 +115,19 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
             if let Some(report) = carry_out(action, &mut sup, &child, &scope, config) {
                 return Ok(report);
             }
+        }
+    }
+}
+
+/// `PR_SET_PDEATHSIG`. nix's `set_pdeathsig` takes only the signals its `Signal` names; a
+/// real-time one goes through `libc::prctl`.
+fn set_pdeathsig(sig: Signal) -> io::Result<()> {
+    match sig.named() {
+        Some(named) => prctl::set_pdeathsig(named).map_err(io::Error::from),
+        None => {
+            // SAFETY: plain prctl with a signal number in 1..=SIGRTMAX.
+            let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig.raw() as libc::c_ulong) };
+            nix::errno::Errno::result(ret).map(drop).map_err(io::Error::from)
         }
     }
 }
@@ -199,30 +208,4 @@ fn describe(procs: &[Proc]) -> String {
         .collect();
     let noun = if procs.len() == 1 { "process" } else { "processes" };
     format!("{} {noun}: {}", procs.len(), names.join(", "))
-}
-
-/// "10s", "1.5s", "250ms": durations as a user writes them.
-fn human_duration(d: std::time::Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{}s", d.as_secs())
-    } else if d < std::time::Duration::from_secs(1) && d.subsec_nanos().is_multiple_of(1_000_000) {
-        format!("{}ms", d.as_millis())
-    } else {
-        let seconds = format!("{:.3}", d.as_secs_f64());
-        format!("{}s", seconds.trim_end_matches('0'))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations_read_as_written() {
-        assert_eq!(human_duration(Duration::from_secs(10)), "10s");
-        assert_eq!(human_duration(Duration::ZERO), "0s");
-        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5s");
-    }
 }

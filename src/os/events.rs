@@ -1,10 +1,15 @@
 //! Sleeping until something happens: a signal arrives on the signalfd or the supervisor's
 //! deadline passes. Nothing else wakes pidone, so an idle pidone makes no context switches.
 
-use super::last_error;
+use super::retry;
 use crate::signal::Signal;
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, ppoll};
+use nix::sys::signalfd::{SignalFd, siginfo};
+use nix::sys::time::TimeSpec;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::mem::{offset_of, size_of};
+use std::os::fd::AsFd;
 use std::time::Instant;
 
 /// A signal read from the signalfd, with who sent it.
@@ -16,49 +21,34 @@ pub struct Received {
 }
 
 pub struct Events {
-    signalfd: OwnedFd,
+    signalfd: SignalFd,
 }
 
-const SIGINFO_SIZE: usize = std::mem::size_of::<libc::signalfd_siginfo>();
+const SIGINFO_SIZE: usize = size_of::<siginfo>();
+
+/// A field of a `signalfd_siginfo` record, read from its bytes (they are in native order).
+fn field<const N: usize>(record: &[u8], offset: usize) -> [u8; N] {
+    let mut out = [0; N];
+    out.copy_from_slice(&record[offset..offset + N]);
+    out
+}
 
 impl Events {
-    pub fn new(signalfd: OwnedFd) -> Events {
+    pub fn new(signalfd: SignalFd) -> Events {
         Events { signalfd }
     }
 
     /// Blocks until a signal is pending or `deadline` passes, then returns every pending
     /// signal (possibly none, on a timeout).
     pub fn wait(&self, deadline: Option<Instant>) -> io::Result<Vec<Received>> {
-        let mut pfd = libc::pollfd {
-            fd: self.signalfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let timeout = deadline.map(|d| {
-            let left = d.saturating_duration_since(Instant::now());
-            libc::timespec {
-                tv_sec: left.as_secs().min(i64::MAX as u64) as libc::time_t,
-                tv_nsec: libc::c_long::from(left.subsec_nanos() as i32),
-            }
-        });
-        let timeout_ptr = timeout
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: one valid pollfd; the timeout is null or points to a live timespec. No
-        // signal mask is passed: everything stays blocked and arrives through the fd.
-        let ret = unsafe { libc::ppoll(&mut pfd, 1, timeout_ptr, std::ptr::null()) };
-        if ret < 0 {
-            let err = last_error();
-            return if err.kind() == io::ErrorKind::Interrupted {
-                Ok(Vec::new())
-            } else {
-                Err(err)
-            };
+        let mut fds = [PollFd::new(self.signalfd.as_fd(), PollFlags::POLLIN)];
+        let timeout = deadline.map(|d| TimeSpec::from_duration(d.saturating_duration_since(Instant::now())));
+        // No signal mask is passed: everything stays blocked and arrives through the fd.
+        match ppoll(&mut fds, timeout, None) {
+            Ok(0) | Err(Errno::EINTR) => Ok(Vec::new()),
+            Ok(_) => self.drain(),
+            Err(err) => Err(err.into()),
         }
-        if ret == 0 {
-            return Ok(Vec::new());
-        }
-        self.drain()
     }
 
     /// Reads every pending signal. The signalfd returns whole records only, never a short one.
@@ -68,33 +58,22 @@ impl Events {
         let mut received = Vec::with_capacity(4);
         let mut buf = [0u8; SIGINFO_SIZE * 4];
         loop {
-            // SAFETY: reading into a stack buffer of the given length.
-            let n = unsafe { libc::read(self.signalfd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n < 0 {
-                let err = last_error();
-                match err.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    io::ErrorKind::WouldBlock => return Ok(received),
-                    _ => return Err(err),
-                }
-            }
-            if n == 0 {
-                return Ok(received);
-            }
-            for record in buf[..n as usize].chunks_exact(SIGINFO_SIZE) {
-                // SAFETY: the kernel wrote whole signalfd_siginfo records; read_unaligned
-                // copes with the byte buffer's alignment.
-                let info: libc::signalfd_siginfo =
-                    unsafe { std::ptr::read_unaligned(record.as_ptr().cast()) };
-                if let Some(sig) = Signal::from_raw(info.ssi_signo as i32) {
+            let n = match retry(|| nix::unistd::read(&self.signalfd, &mut buf)) {
+                Ok(n) => n,
+                Err(Errno::EAGAIN) => return Ok(received),
+                Err(err) => return Err(err.into()),
+            };
+            for record in buf[..n].chunks_exact(SIGINFO_SIZE) {
+                let signo = u32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_signo)));
+                if let Some(sig) = i32::try_from(signo).ok().and_then(Signal::from_raw) {
                     received.push(Received {
                         sig,
-                        sender_pid: info.ssi_pid,
-                        code: info.ssi_code,
+                        sender_pid: u32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_pid))),
+                        code: i32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_code))),
                     });
                 }
             }
-            if (n as usize) < buf.len() {
+            if n < buf.len() {
                 return Ok(received);
             }
         }

@@ -1,6 +1,10 @@
 //! The OS layer: the only place with syscalls and `unsafe`. It carries out what the
 //! supervisor decides and turns what the kernel says into supervisor events; it decides
 //! nothing itself.
+//!
+//! Syscalls go through nix; raw `libc` only where nix has no wrapper or its wrapper does not
+//! fit (pidfds, a signal mask with glibc's reserved signals, `waitpid` for deaths by real-time
+//! signals, `execvp` without allocating after fork), each explained where it is used.
 
 pub mod driver;
 pub mod events;
@@ -10,14 +14,16 @@ pub mod shutdown;
 pub mod signals;
 pub mod spawn;
 
+use nix::errno::Errno;
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// The calling thread's errno as an `io::Error`.
 pub fn last_error() -> io::Error {
     io::Error::last_os_error()
 }
 
-/// Runs a syscall wrapper until it stops failing with EINTR. `-1` means failure.
+/// Runs a raw libc call until it stops failing with EINTR. `-1` means failure.
 pub fn retry_eintr<T: PartialEq + From<i8>>(mut call: impl FnMut() -> T) -> io::Result<T> {
     loop {
         let ret = call();
@@ -31,32 +37,70 @@ pub fn retry_eintr<T: PartialEq + From<i8>>(mut call: impl FnMut() -> T) -> io::
     }
 }
 
+/// Runs a nix call until it stops failing with EINTR.
+pub fn retry<T>(mut call: impl FnMut() -> nix::Result<T>) -> nix::Result<T> {
+    loop {
+        match call() {
+            Err(Errno::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Writes all of `bytes` to `fd`, looping over short writes and EINTR.
-pub fn write_all(fd: i32, mut bytes: &[u8]) -> io::Result<()> {
+pub fn write_all(fd: impl AsFd, mut bytes: &[u8]) -> io::Result<()> {
+    let fd = fd.as_fd();
     while !bytes.is_empty() {
-        // SAFETY: the pointer and length describe a live slice.
-        let n = retry_eintr(|| unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) })?;
+        let n = retry(|| nix::unistd::write(fd, bytes))?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        bytes = &bytes[n as usize..];
+        bytes = &bytes[n..];
     }
     Ok(())
 }
 
+/// One of the three standard descriptors. pidone never closes them, so the borrow lasts (if
+/// one was closed when pidone started, its number may name another descriptor of pidone's,
+/// exactly as for a raw `write(2, …)`).
+pub fn std_fd(fd: StdFd) -> BorrowedFd<'static> {
+    // SAFETY: 0, 1 and 2 are never closed by pidone, so the borrow never outlives them.
+    unsafe { BorrowedFd::borrow_raw(fd as RawFd) }
+}
+
+/// The standard descriptors, for [`std_fd`].
+#[derive(Clone, Copy)]
+pub enum StdFd {
+    In = 0,
+    Out = 1,
+    Err = 2,
+}
+
 /// Writes to stderr, ignoring failure: a closed or full stderr must never stop an init.
 pub fn write_stderr(bytes: &[u8]) {
-    let _ = write_all(libc::STDERR_FILENO, bytes);
+    let _ = write_all(std_fd(StdFd::Err), bytes);
 }
 
 /// Writes to stdout (help and version only), ignoring failure.
 pub fn write_stdout(bytes: &[u8]) {
-    let _ = write_all(libc::STDOUT_FILENO, bytes);
+    let _ = write_all(std_fd(StdFd::Out), bytes);
 }
 
 pub fn getpid() -> i32 {
-    // SAFETY: getpid cannot fail.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
+}
+
+/// `pidfd_open(2)` (nix has no wrapper): a descriptor that names one process for good.
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1; the new
+    // descriptor (close-on-exec, as pidfds always are) is owned by nothing else.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0);
+        if fd < 0 {
+            return Err(last_error());
+        }
+        Ok(OwnedFd::from_raw_fd(fd as RawFd))
+    }
 }
 
 /// An errno as text, without std's " (os error N)" suffix: "No such file or directory".

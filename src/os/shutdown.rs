@@ -6,11 +6,13 @@
 //! `kill(-1, …)` is never used: as a subreaper on a host it would hit every process of the user.
 
 use super::procfs::{self, ProcEntry};
-use super::{getpid, last_error};
+use super::{getpid, last_error, pidfd_open};
 use crate::report::Proc;
 use crate::signal::Signal;
+use nix::errno::Errno;
+use nix::unistd::Pid;
 use std::collections::HashSet;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 pub struct Scope {
     /// pidone is PID 1 of its namespace.
@@ -121,18 +123,14 @@ fn send_checked(scope: &Scope, pid: i32, start_time: Option<u64>, sig: Signal) -
     if scope.pid1 || pid == getpid() {
         return pid != getpid() && send_raw(pid, sig);
     }
-    // SAFETY: plain syscall; returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        let err = last_error();
-        if err.raw_os_error() == Some(libc::ENOSYS) {
+    let fd = match pidfd_open(pid) {
+        Ok(fd) => fd,
+        Err(err) if err.raw_os_error() == Some(libc::ENOSYS) => {
             // Old kernel: the check below narrows the race to a few instructions.
             return still_same(pid, start_time) && send_raw(pid, sig);
         }
-        return false; // ESRCH: already gone
-    }
-    // SAFETY: a fresh descriptor nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        Err(_) => return false, // ESRCH: already gone
+    };
     // The pidfd pins the process: if it is still the one listed, the signal reaches it.
     still_same(pid, start_time) && send_pidfd(&fd, sig)
 }
@@ -144,21 +142,27 @@ fn still_same(pid: i32, start_time: Option<u64>) -> bool {
     }
 }
 
-/// `kill(2)`; ESRCH (already gone) counts as not sent, never as an error.
+/// `kill(2)`; ESRCH (already gone) counts as not sent, never as an error. A real-time
+/// signal, which nix's `Signal` can not name, goes through `libc::kill`.
 pub fn send_raw(pid: i32, sig: Signal) -> bool {
-    // SAFETY: plain syscall.
-    let ok = unsafe { libc::kill(pid, sig.raw()) } == 0;
-    if !ok {
-        let err = last_error();
-        if err.raw_os_error() != Some(libc::ESRCH) {
-            log::debug!("kill({pid}, {sig}) failed: {err}");
+    let result = match sig.named() {
+        Some(named) => nix::sys::signal::kill(Pid::from_raw(pid), named),
+        // SAFETY: plain syscall with a signal number in 1..=SIGRTMAX.
+        None => Errno::result(unsafe { libc::kill(pid, sig.raw()) }).map(drop),
+    };
+    match result {
+        Ok(()) => true,
+        Err(Errno::ESRCH) => false,
+        Err(err) => {
+            log::debug!("kill({pid}, {sig}) failed: {}", err.desc());
+            false
         }
     }
-    ok
 }
 
 /// `pidfd_send_signal(2)`; ESRCH means the process is gone.
 pub fn send_pidfd(fd: &OwnedFd, sig: Signal) -> bool {
+    // nix has no wrapper for pidfd_send_signal.
     // SAFETY: a valid pidfd, a null siginfo (the kernel fills in ours), no flags.
     let ret = unsafe {
         libc::syscall(

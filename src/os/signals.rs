@@ -2,41 +2,57 @@
 //! what pidone inherited.
 //!
 //! Every catchable signal is blocked and read from a signalfd. The mask is set with the raw
-//! `rt_sigprocmask` syscall because glibc's `sigfillset` leaves out its two internal
-//! real-time signals (32 and 33), whose default action would kill pidone.
+//! `rt_sigprocmask` syscall: glibc's `sigprocmask` (under nix's wrappers too) silently drops
+//! its two internal real-time signals (32 and 33) from any mask, and their default action
+//! would kill pidone. For the same reason the mask is built from the kernel's bit layout
+//! instead of with `SigSet::all()` (glibc's `sigfillset` leaves them out too).
 
-use super::{last_error, retry_eintr};
-use crate::signal::Signal;
+use super::last_error;
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
 
-/// The kernel's signal mask: bit N-1 is signal N.
-type KernelMask = u64;
+/// The part of a `sigset_t` the kernel reads: bit N-1 is signal N.
+const KERNEL_MASK_SIZE: usize = std::mem::size_of::<u64>();
 
-const MASK_SIZE: usize = std::mem::size_of::<KernelMask>();
-
-fn all_catchable() -> KernelMask {
-    !((1 << (libc::SIGKILL - 1)) | (1 << (libc::SIGSTOP - 1)))
+/// Every signal but SIGKILL and SIGSTOP, as a set that includes glibc's reserved ones.
+fn all_catchable() -> SigSet {
+    let bits: u64 = !((1 << (Signal::SIGKILL as i32 - 1)) | (1 << (Signal::SIGSTOP as i32 - 1)));
+    let mut set = *SigSet::empty().as_ref();
+    // SAFETY: glibc's sigset_t starts with the kernel's 64-bit mask (an array of unsigned
+    // longs, signal N at bit N-1), and `set` is an initialised, emptied sigset_t.
+    unsafe {
+        (&raw mut set).cast::<u64>().write(bits);
+        SigSet::from_sigset_t_unchecked(set)
+    }
 }
 
-/// Sets a plain SIG_DFL/SIG_IGN disposition and returns the previous action.
-fn set_action(sig: i32, handler: libc::sighandler_t) -> io::Result<libc::sigaction> {
-    // SAFETY: zeroed sigactions are valid (empty mask, no flags).
-    let (mut new, mut old): (libc::sigaction, libc::sigaction) =
-        unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
-    new.sa_sigaction = handler;
-    // SAFETY: valid pointers to sigaction structs.
-    if unsafe { libc::sigaction(sig, &new, &mut old) } != 0 {
+/// `rt_sigprocmask(SIG_SETMASK, new, old)` straight to the kernel, so glibc's reserved
+/// signals are neither dropped from `new` nor lost when restoring `old`.
+fn set_kernel_mask(new: &libc::sigset_t, old: Option<&mut libc::sigset_t>) -> io::Result<()> {
+    let old = old.map_or(std::ptr::null_mut(), |o| o as *mut libc::sigset_t);
+    // SAFETY: `new` is a live sigset_t and `old` null or a live one; the kernel reads and
+    // writes only KERNEL_MASK_SIZE bytes of them.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            new,
+            old,
+            KERNEL_MASK_SIZE,
+        )
+    };
+    if ret != 0 {
         return Err(last_error());
     }
-    Ok(old)
+    Ok(())
 }
 
 /// What pidone changed at start-up, so the child can be given the original back.
 pub struct SignalState {
-    original_mask: KernelMask,
+    original_mask: libc::sigset_t,
     /// Signals whose disposition pidone changed, with the disposition it inherited.
-    changed: Vec<(i32, libc::sigaction)>,
+    changed: Vec<(Signal, SigAction)>,
 }
 
 impl SignalState {
@@ -45,57 +61,35 @@ impl SignalState {
     /// returns a signalfd that reads them all. Other inherited SIG_IGN dispositions stay as
     /// they are: the kernel never discards a blocked signal, ignored or not, so the signalfd
     /// still sees it; querying all 64 dispositions cost ~10 µs of start-up (BENCHMARKS.md).
-    pub fn take_over() -> io::Result<(SignalState, OwnedFd)> {
-        let mut original_mask: KernelMask = 0;
+    pub fn take_over() -> io::Result<(SignalState, SignalFd)> {
         let full = all_catchable();
-        // SAFETY: both pointers are to live u64s and the size matches the kernel's sigset.
-        let ret = unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &full,
-                &mut original_mask,
-                MASK_SIZE,
-            )
-        };
-        if ret != 0 {
-            return Err(last_error());
-        }
+        let mut original_mask = *SigSet::empty().as_ref();
+        set_kernel_mask(full.as_ref(), Some(&mut original_mask))?;
 
+        // One sigaction each, which sets the new action and reads the old one: start-up time
+        // is measured against tini, and every syscall shows. SIGCHLD is set to SIG_DFL
+        // whatever it was: an exec'd process can only have inherited SIG_DFL or SIG_IGN (with
+        // no flags), so that changes nothing unless it was ignored, and an ignored SIGCHLD
+        // makes the kernel reap children itself, which pidone must see.
         let mut changed = Vec::new();
-        // SIGTTIN/SIGTTOU are set and their old action read in one call each: start-up time
-        // is measured against tini, and every syscall shows.
-        for sig in [Signal::TTIN, Signal::TTOU] {
-            let old = set_action(sig.raw(), libc::SIG_IGN)?;
-            if old.sa_sigaction != libc::SIG_IGN {
-                changed.push((sig.raw(), old));
+        for (sig, handler) in [
+            (Signal::SIGTTIN, SigHandler::SigIgn),
+            (Signal::SIGTTOU, SigHandler::SigIgn),
+            (Signal::SIGCHLD, SigHandler::SigDfl),
+        ] {
+            let action = SigAction::new(handler, SaFlags::empty(), SigSet::empty());
+            // SAFETY: SIG_IGN and SIG_DFL are not handlers, so no code runs on a signal.
+            let old = unsafe { sigaction(sig, &action) }?;
+            let same = matches!(
+                (old.handler(), handler),
+                (SigHandler::SigIgn, SigHandler::SigIgn) | (SigHandler::SigDfl, SigHandler::SigDfl)
+            );
+            if !same {
+                changed.push((sig, old));
             }
         }
-        // An ignored SIGCHLD makes the kernel reap children itself: pidone must see them.
-        // SAFETY: a zeroed sigaction is a valid out-parameter; querying only (null new action).
-        let mut chld: libc::sigaction = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        if unsafe { libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut chld) } == 0
-            && chld.sa_sigaction == libc::SIG_IGN
-        {
-            changed.push((libc::SIGCHLD, set_action(libc::SIGCHLD, libc::SIG_DFL)?));
-        }
 
-        // SAFETY: the mask pointer and size are valid; the flags are documented signalfd4 flags.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_signalfd4,
-                -1,
-                &full,
-                MASK_SIZE,
-                libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
-            )
-        };
-        if fd < 0 {
-            return Err(last_error());
-        }
-        // SAFETY: the kernel just returned this descriptor and nothing else owns it.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        let fd = SignalFd::with_flags(&full, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
         Ok((
             SignalState {
                 original_mask,
@@ -109,22 +103,9 @@ impl SignalState {
     /// exec: only async-signal-safe syscalls, no allocation.
     pub fn restore_in_child(&self) -> io::Result<()> {
         for (sig, action) in &self.changed {
-            // SAFETY: restoring a sigaction read earlier from the kernel.
-            retry_eintr(|| unsafe { libc::sigaction(*sig, action, std::ptr::null_mut()) })?;
+            // SAFETY: restoring an action the kernel gave us, which was SIG_DFL or SIG_IGN.
+            super::retry(|| unsafe { sigaction(*sig, action) })?;
         }
-        // SAFETY: pointer to a live u64, size of the kernel sigset.
-        let ret = unsafe {
-            libc::syscall(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &self.original_mask,
-                std::ptr::null_mut::<KernelMask>(),
-                MASK_SIZE,
-            )
-        };
-        if ret != 0 {
-            return Err(last_error());
-        }
-        Ok(())
+        set_kernel_mask(&self.original_mask, None)
     }
 }

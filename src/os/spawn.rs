@@ -1,10 +1,13 @@
 //! Starting the command (SPEC §2.5–§2.7): fork, child set-up, exec, and the exec-error pipe.
 
 use super::signals::SignalState;
-use super::{errno_text, last_error, retry_eintr};
+use super::{StdFd, errno_text, pidfd_open, retry, std_fd, write_all};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::unistd::{ForkResult, Pid, fork, getpgrp, isatty, pipe2, setpgid, tcsetpgrp};
 use std::ffi::{CString, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
 /// The main child, once forked.
@@ -82,16 +85,6 @@ fn to_cstrings(command: &[OsString]) -> io::Result<Vec<CString>> {
         .collect()
 }
 
-fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: fds is a valid array of two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(last_error());
-    }
-    // SAFETY: the kernel returned two fresh descriptors that nothing else owns.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 /// Forks and execs `command`. Errors are pidone's own (fork, pipe); an exec failure comes
 /// back as `Spawned::failure` after the child has exited with its code.
 pub fn spawn(command: &[OsString], signals: &SignalState) -> io::Result<Spawned> {
@@ -99,40 +92,34 @@ pub fn spawn(command: &[OsString], signals: &SignalState) -> io::Result<Spawned>
     let args = to_cstrings(command)?;
     let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
-    let (err_read, err_write) = pipe_cloexec()?;
+    let (err_read, err_write) = pipe2(OFlag::O_CLOEXEC)?;
 
     // SAFETY: pidone is single-threaded, and the child only makes async-signal-safe calls
     // before exec or _exit.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(last_error());
-    }
-    if pid == 0 {
-        let failure = child_setup(signals, &argv);
-        let bytes = failure.encode();
-        // SAFETY: writing a stack buffer to our pipe, then leaving without running destructors.
-        unsafe {
-            libc::write(err_write.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
-            libc::_exit(failure.exit_code());
+    let pid = match unsafe { fork() }? {
+        ForkResult::Parent { child } => child,
+        ForkResult::Child => {
+            let failure = child_setup(signals, &argv);
+            let _ = write_all(&err_write, &failure.encode());
+            // SAFETY: leaving the forked copy without running destructors or atexit handlers
+            // that belong to the parent's state (nix has no `_exit`).
+            unsafe { libc::_exit(failure.exit_code()) }
         }
-    }
+    };
 
     // Also from the parent, so a signal to the group can not race the child's own setpgid.
     // EACCES (already exec'd) and ESRCH are fine: the child did it itself.
-    // SAFETY: plain syscall on our child.
-    unsafe { libc::setpgid(pid, pid) };
-    // SAFETY: plain syscall; returns a new fd or -1.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let pidfd = if pidfd >= 0 {
-        // SAFETY: a fresh descriptor owned by nobody else (pidfds are always close-on-exec).
-        Some(unsafe { OwnedFd::from_raw_fd(pidfd as i32) })
-    } else {
-        log::debug!("pidfd_open failed ({}); signalling by pid", last_error());
-        None
-    };
+    let _ = setpgid(pid, pid);
+    let pidfd = pidfd_open(pid.as_raw())
+        .inspect_err(|err| log::debug!("pidfd_open failed ({err}); signalling by pid"))
+        .ok();
     drop(err_write);
     let failure = read_failure(&err_read)?;
-    Ok(Spawned { pid, pidfd, failure })
+    Ok(Spawned {
+        pid: pid.as_raw(),
+        pidfd,
+        failure,
+    })
 }
 
 /// Reads the child's report: nothing (EOF at exec) means success.
@@ -140,14 +127,11 @@ fn read_failure(fd: &OwnedFd) -> io::Result<Option<SpawnFailure>> {
     let mut buf = [0u8; 5];
     let mut len = 0;
     while len < buf.len() {
-        // SAFETY: reading into the unfilled tail of a stack buffer.
-        let n = retry_eintr(|| unsafe {
-            libc::read(fd.as_raw_fd(), buf[len..].as_mut_ptr().cast(), buf.len() - len)
-        })?;
+        let n = retry(|| nix::unistd::read(fd, &mut buf[len..]))?;
         if n == 0 {
             break;
         }
-        len += n as usize;
+        len += n;
     }
     Ok(if len == 0 {
         None
@@ -159,20 +143,20 @@ fn read_failure(fd: &OwnedFd) -> io::Result<Option<SpawnFailure>> {
 /// The child's side: own process group, the terminal, original signals, exec.
 /// Returns only on failure.
 fn child_setup(signals: &SignalState, argv: &[*const libc::c_char]) -> SpawnFailure {
-    // SAFETY (whole function): async-signal-safe syscalls on our own process.
-    unsafe {
-        libc::setpgid(0, 0);
-        if libc::isatty(libc::STDIN_FILENO) == 1 && libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp()) != 0
-        {
-            let errno = *libc::__errno_location();
-            if errno != libc::ENOTTY && errno != libc::ENXIO {
-                return SpawnFailure::Terminal(errno);
-            }
+    let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+    let stdin = std_fd(StdFd::In);
+    if isatty(stdin).unwrap_or(false) {
+        match tcsetpgrp(stdin, getpgrp()) {
+            Ok(()) | Err(Errno::ENOTTY | Errno::ENXIO) => {}
+            Err(errno) => return SpawnFailure::Terminal(errno as i32),
         }
-        if let Err(e) = signals.restore_in_child() {
-            return SpawnFailure::Signals(e.raw_os_error().unwrap_or(libc::EINVAL));
-        }
-        libc::execvp(argv[0], argv.as_ptr());
-        SpawnFailure::Exec(*libc::__errno_location())
     }
+    if let Err(e) = signals.restore_in_child() {
+        return SpawnFailure::Signals(e.raw_os_error().unwrap_or(libc::EINVAL));
+    }
+    // Raw execvp: nix's allocates the argument array, and this is after fork.
+    // SAFETY: argv is a null-terminated array of pointers to NUL-terminated strings that
+    // outlive the call.
+    unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+    SpawnFailure::Exec(Errno::last_raw())
 }

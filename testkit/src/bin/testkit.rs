@@ -18,6 +18,8 @@
 //! testkit orphans N [--timeout SECS]     double-forks N processes that exit at once (zombies
 //!     for the reaper), waits until they have all exited and no zombie is left in /proc, then
 //!     prints "zombies=0" and exits 0; after --timeout (default 20) prints "zombies=K PIDS" and exits 1
+//! testkit zombie                        leaves a child that has exited unreaped (a zombie that
+//!     becomes the reaper's once this exits), prints its pid, exits 0
 //! testkit orphan-ppid FILE               an orphan writes "ppid=A expected=B" to FILE once re-parented
 //!     (B = this process's parent); then this process sleeps until killed
 //! testkit spawn-tree --ready FILE [--main-ignores-term]
@@ -34,6 +36,7 @@
 //! ```
 #![no_main]
 
+use nix::sys::signal::Signal;
 use std::ffi::{CString, c_char, c_int};
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -65,6 +68,7 @@ pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
         "status" => status(),
         "orphans" => orphans(rest),
         "orphan-ppid" => orphan_ppid(rest),
+        "zombie" => zombie(),
         "spawn-tree" => spawn_tree(rest),
         "leave-orphans" => leave_orphans(rest),
         "parent-dies" => parent_dies(rest),
@@ -89,43 +93,11 @@ fn out(text: &str) {
     let _ = stdout.flush();
 }
 
-const NAMES: &[(&str, i32)] = &[
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ILL", libc::SIGILL),
-    ("TRAP", libc::SIGTRAP),
-    ("ABRT", libc::SIGABRT),
-    ("BUS", libc::SIGBUS),
-    ("FPE", libc::SIGFPE),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("SEGV", libc::SIGSEGV),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    ("STKFLT", libc::SIGSTKFLT),
-    ("CHLD", libc::SIGCHLD),
-    ("CONT", libc::SIGCONT),
-    ("STOP", libc::SIGSTOP),
-    ("TSTP", libc::SIGTSTP),
-    ("TTIN", libc::SIGTTIN),
-    ("TTOU", libc::SIGTTOU),
-    ("URG", libc::SIGURG),
-    ("XCPU", libc::SIGXCPU),
-    ("XFSZ", libc::SIGXFSZ),
-    ("VTALRM", libc::SIGVTALRM),
-    ("PROF", libc::SIGPROF),
-    ("WINCH", libc::SIGWINCH),
-    ("IO", libc::SIGIO),
-    ("PWR", libc::SIGPWR),
-    ("SYS", libc::SIGSYS),
-];
-
+// Signal names come from nix (the same oracle the tests use), not from pidone: a recorded
+// name is what the signal is, whatever pidone thinks it is called.
 fn sig_name(sig: i32) -> String {
-    if let Some((name, _)) = NAMES.iter().find(|(_, n)| *n == sig) {
-        return format!("SIG{name}");
+    if let Ok(named) = Signal::try_from(sig) {
+        return named.as_str().to_owned();
     }
     let rtmin = libc::SIGRTMIN();
     if sig >= rtmin {
@@ -140,8 +112,8 @@ fn parse_sig(text: &str) -> i32 {
     if let Ok(n) = name.parse() {
         return n;
     }
-    if let Some((_, n)) = NAMES.iter().find(|(s, _)| *s == name) {
-        return *n;
+    if let Ok(named) = format!("SIG{name}").parse::<Signal>() {
+        return named as i32;
     }
     if let Some(off) = name.strip_prefix("RTMIN+").and_then(|o| o.parse::<i32>().ok()) {
         return libc::SIGRTMIN() + off;
@@ -574,6 +546,37 @@ fn orphans(args: &[String]) -> ! {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+fn zombie() -> ! {
+    // SAFETY: single-threaded; the child only calls _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        die("fork failed");
+    }
+    if pid == 0 {
+        // SAFETY: plain exit.
+        unsafe { libc::_exit(0) }
+    }
+    // WNOWAIT: wait until it has exited, but leave it a zombie.
+    // SAFETY: a zeroed siginfo_t is a valid out-parameter.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer; waits only for our own child.
+    while unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    } != 0
+    {
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            die("waitid failed");
+        }
+    }
+    out(&format!("{pid}\n"));
+    exit(0)
 }
 
 fn orphan_ppid(args: &[String]) -> ! {
