@@ -1006,8 +1006,12 @@ impl Ctx {
         for _ in 0..rounds {
             for k in self.rng.shuffled(idles.len()) {
                 let idle = Duration::from_millis(idles[k]);
-                let order: Vec<(usize, usize)> =
-                    self.rng.shuffled(jobs.len()).into_iter().map(|j| jobs[j]).collect();
+                let order: Vec<(usize, usize)> = self
+                    .rng
+                    .shuffled(jobs.len())
+                    .into_iter()
+                    .map(|j| jobs[j])
+                    .collect();
                 // Short idle times: one instance at a time (start, wait, signal, stop). Long
                 // ones: start them all, then signal each in the same order, `idle` after its
                 // own child was ready (the starts are ~1-2 ms apart, a measurement ~0.1 ms).
@@ -1119,9 +1123,16 @@ impl Ctx {
             for &i in &idx {
                 let (a, b) = (lat(i, 0), lat(i, 1));
                 let (m, m1) = (median(&a), median(&b));
-                let cpu: Vec<f64> = per_init[k][i][0].iter().filter_map(|s| s.cpu).map(|c| c as f64).collect();
-                let flt: Vec<f64> =
-                    per_init[k][i][0].iter().filter_map(|s| s.faults).map(|c| c as f64).collect();
+                let cpu: Vec<f64> = per_init[k][i][0]
+                    .iter()
+                    .filter_map(|s| s.cpu)
+                    .map(|c| c as f64)
+                    .collect();
+                let flt: Vec<f64> = per_init[k][i][0]
+                    .iter()
+                    .filter_map(|s| s.faults)
+                    .map(|c| c as f64)
+                    .collect();
                 let _ = writeln!(
                     self.out,
                     "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} |",

@@ -81,16 +81,9 @@ impl SignalState {
             changed.push((libc::SIGCHLD, set_action(libc::SIGCHLD, libc::SIG_DFL)?));
         }
 
+        // Blocking (no SFD_NONBLOCK): events.rs sleeps in `read` on it when no deadline is armed.
         // SAFETY: the mask pointer and size are valid; the flags are documented signalfd4 flags.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_signalfd4,
-                -1,
-                &full,
-                MASK_SIZE,
-                libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
-            )
-        };
+        let fd = unsafe { libc::syscall(libc::SYS_signalfd4, -1, &full, MASK_SIZE, libc::SFD_CLOEXEC) };
         if fd < 0 {
             return Err(last_error());
         }
