@@ -189,16 +189,25 @@ impl Supervisor {
     }
 
     pub fn on(&mut self, event: Event, now: Instant) -> Vec<Action> {
-        let actions = self.on_event(event, now);
-        if actions.iter().any(|a| matches!(a, Action::KillRemaining(_))) {
-            self.killed_at = Some(now);
-        }
+        let mut actions = Vec::new();
+        self.on_into(event, now, &mut actions);
         actions
     }
 
-    fn on_event(&mut self, event: Event, now: Instant) -> Vec<Action> {
+    /// [`Supervisor::on`], appending the actions to `out`: the OS layer keeps one Vec for
+    /// every event, so handling a signal allocates nothing (a first signal after a long idle
+    /// is slowed by every cold page it touches, malloc's included).
+    pub fn on_into(&mut self, event: Event, now: Instant, out: &mut Vec<Action>) {
+        let start = out.len();
+        self.on_event(event, now, out);
+        if out[start..].iter().any(|a| matches!(a, Action::KillRemaining(_))) {
+            self.killed_at = Some(now);
+        }
+    }
+
+    fn on_event(&mut self, event: Event, now: Instant, out: &mut Vec<Action>) {
         match event {
-            Event::Signal(sig) => self.on_signal(sig, now),
+            Event::Signal(sig) => self.on_signal(sig, now, out),
             Event::Reaped { pid, status } => {
                 if pid == self.main_pid {
                     log::debug!("main child {pid} {status}");
@@ -213,18 +222,14 @@ impl Supervisor {
                     };
                     log::log!(level, "Reaped zombie process with pid={pid} ({status})");
                 }
-                Vec::new()
             }
-            Event::ReapDone { children_left } => self.on_reap_done(children_left, now),
-            Event::Timer => self.on_timer(now),
-            Event::ExecFailed => {
-                self.exec_failed = true;
-                Vec::new()
-            }
+            Event::ReapDone { children_left } => self.on_reap_done(children_left, now, out),
+            Event::Timer => self.on_timer(now, out),
+            Event::ExecFailed => self.exec_failed = true,
         }
     }
 
-    fn on_signal(&mut self, sig: Signal, now: Instant) -> Vec<Action> {
+    fn on_signal(&mut self, sig: Signal, now: Instant, out: &mut Vec<Action>) {
         let is_stop = self.config.stop_signals.contains(sig);
         if is_stop && self.first_stop.is_none() {
             self.first_stop = Some((sig, now));
@@ -233,7 +238,7 @@ impl Supervisor {
             Phase::Running if is_stop => {
                 self.stopped_before_exit = true;
                 if self.config.stop_delay.is_zero() {
-                    self.begin_stop(sig, now)
+                    self.begin_stop(sig, now, out)
                 } else {
                     log::info!(
                         "holding {sig} for {} (--stop-delay)",
@@ -243,33 +248,31 @@ impl Supervisor {
                         sig,
                         deliver_at: now + self.config.stop_delay,
                     };
-                    Vec::new()
                 }
             }
             Phase::StopHeld { sig: held, .. } if is_stop => {
                 // A second stop signal means "now": deliver the held one, then this one.
-                let mut actions = self.begin_stop(held, now);
+                self.begin_stop(held, now, out);
                 if matches!(self.phase, Phase::Stopping { .. }) {
-                    actions.extend(self.forward(sig));
+                    self.forward(sig, out);
                 }
-                actions
             }
-            Phase::Running | Phase::StopHeld { .. } | Phase::Stopping { .. } => self.forward(sig),
+            Phase::Running | Phase::StopHeld { .. } | Phase::Stopping { .. } => self.forward(sig, out),
             Phase::Cleaning { deadline: Some(_) } if is_stop => {
                 self.phase = Phase::Cleaning { deadline: None };
-                vec![Action::KillRemaining(KillReason::StopDuringCleanup)]
+                out.push(Action::KillRemaining(KillReason::StopDuringCleanup));
             }
-            Phase::Killing | Phase::Cleaning { .. } | Phase::Done => Vec::new(),
+            Phase::Killing | Phase::Cleaning { .. } | Phase::Done => {}
         }
     }
 
     /// Delivers the stop signal and starts the grace.
-    fn begin_stop(&mut self, sig: Signal, now: Instant) -> Vec<Action> {
+    fn begin_stop(&mut self, sig: Signal, now: Instant, out: &mut Vec<Action>) {
         match self.config.grace {
             Grace::After(grace) if grace.is_zero() => {
                 self.grace_expired = true;
                 self.phase = Phase::Killing;
-                vec![Action::KillRemaining(KillReason::GraceExpired)]
+                out.push(Action::KillRemaining(KillReason::GraceExpired));
             }
             Grace::After(grace) => {
                 let deadline = now + grace;
@@ -277,11 +280,11 @@ impl Supervisor {
                 self.phase = Phase::Stopping {
                     deadline: Some(deadline),
                 };
-                self.forward(sig)
+                self.forward(sig, out)
             }
             Grace::Never => {
                 self.phase = Phase::Stopping { deadline: None };
-                self.forward(sig)
+                self.forward(sig, out)
             }
         }
     }
@@ -294,26 +297,24 @@ impl Supervisor {
         }
     }
 
-    fn forward(&self, sig: Signal) -> Vec<Action> {
+    fn forward(&self, sig: Signal, out: &mut Vec<Action>) {
         match self.config.rewrite.apply(sig) {
-            RewriteTarget::Deliver(sig) => vec![Action::Deliver {
+            RewriteTarget::Deliver(sig) => out.push(Action::Deliver {
                 sig,
                 to: self.target(),
-            }],
-            RewriteTarget::Drop => {
-                log::debug!("dropping {sig} (--rewrite)");
-                Vec::new()
-            }
+            }),
+            RewriteTarget::Drop => log::debug!("dropping {sig} (--rewrite)"),
         }
     }
 
-    fn on_reap_done(&mut self, children_left: bool, now: Instant) -> Vec<Action> {
+    fn on_reap_done(&mut self, children_left: bool, now: Instant, out: &mut Vec<Action>) {
         if self.main_status.is_none() || self.phase == Phase::Done {
-            return Vec::new();
+            return;
         }
         if !children_left {
             self.phase = Phase::Done;
-            return vec![Action::Exit(self.report(now))];
+            out.push(Action::Exit(self.report(now)));
+            return;
         }
         match self.phase {
             Phase::Running | Phase::StopHeld { .. } | Phase::Stopping { .. } => {
@@ -324,40 +325,41 @@ impl Supervisor {
                 }
                 if deadline <= now {
                     self.phase = Phase::Cleaning { deadline: None };
-                    vec![Action::KillRemaining(KillReason::CleanupExpired)]
+                    out.push(Action::KillRemaining(KillReason::CleanupExpired));
                 } else {
                     self.phase = Phase::Cleaning {
                         deadline: Some(deadline),
                     };
-                    vec![Action::TerminateRemaining]
+                    out.push(Action::TerminateRemaining);
                 }
             }
-            Phase::Killing | Phase::Cleaning { .. } | Phase::Done => Vec::new(),
+            Phase::Killing | Phase::Cleaning { .. } | Phase::Done => {}
         }
     }
 
-    fn on_timer(&mut self, now: Instant) -> Vec<Action> {
+    fn on_timer(&mut self, now: Instant, out: &mut Vec<Action>) {
         match self.phase {
-            Phase::StopHeld { sig, deliver_at } if now >= deliver_at => self.begin_stop(sig, now),
+            Phase::StopHeld { sig, deliver_at } if now >= deliver_at => self.begin_stop(sig, now, out),
             Phase::Stopping {
                 deadline: Some(deadline),
             } if now >= deadline => {
                 self.grace_expired = true;
                 self.phase = Phase::Killing;
-                vec![Action::KillRemaining(KillReason::GraceExpired)]
+                out.push(Action::KillRemaining(KillReason::GraceExpired));
             }
             Phase::Cleaning {
                 deadline: Some(deadline),
             } if now >= deadline => {
                 self.phase = Phase::Cleaning { deadline: None };
-                vec![Action::KillRemaining(KillReason::CleanupExpired)]
+                out.push(Action::KillRemaining(KillReason::CleanupExpired));
             }
             Phase::Killing | Phase::Cleaning { deadline: None }
                 if self.main_status.is_some()
                     && self.killed_at.is_some_and(|at| now >= at + KILL_REAP_LIMIT) =>
             {
                 if self.kill_reached_all {
-                    return vec![Action::KillRemaining(KillReason::StillAlive)];
+                    out.push(Action::KillRemaining(KillReason::StillAlive));
+                    return;
                 }
                 log::warn!(
                     "processes may still be running {} after SIGKILL (no usable /proc to find them, and \
@@ -365,9 +367,9 @@ impl Supervisor {
                     human_duration(KILL_REAP_LIMIT)
                 );
                 self.phase = Phase::Done;
-                vec![Action::Exit(self.report(now))]
+                out.push(Action::Exit(self.report(now)));
             }
-            _ => Vec::new(),
+            _ => {}
         }
     }
 

@@ -1,5 +1,6 @@
 //! Sleeping until something happens: a signal arrives on the signalfd or the supervisor's
 //! deadline passes. Nothing else wakes pidone, so an idle pidone makes no context switches.
+//! The signalfd is blocking: with no deadline armed, pidone sleeps in `read` on it.
 
 use super::retry;
 use crate::signal::Signal;
@@ -10,7 +11,7 @@ use nix::sys::time::TimeSpec;
 use std::io;
 use std::mem::{offset_of, size_of};
 use std::os::fd::AsFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A signal read from the signalfd, with who sent it.
 #[derive(Clone, Copy, Debug)]
@@ -38,44 +39,66 @@ impl Events {
         Events { signalfd }
     }
 
-    /// Blocks until a signal is pending or `deadline` passes, then returns every pending
-    /// signal (possibly none, on a timeout).
-    pub fn wait(&self, deadline: Option<Instant>) -> io::Result<Vec<Received>> {
+    /// Blocks until a signal is pending or `deadline` passes, then puts every pending signal
+    /// in `received` (possibly none, on a timeout), replacing what it held. The caller keeps
+    /// `received` across wake-ups, so a wake-up does not allocate.
+    ///
+    /// Without a deadline (always, until a stop signal or the main child's exit), pidone
+    /// blocks in `read` on the signalfd itself, as catatonit does: the wake-up returns with
+    /// the signal in hand, one system call and one cold code path fewer than `ppoll` then
+    /// `read` (the first signal after a long idle pays for every cold page it touches).
+    pub fn wait(&self, deadline: Option<Instant>, received: &mut Vec<Received>) -> io::Result<()> {
+        received.clear();
+        if let Some(deadline) = deadline
+            && !self.readable(deadline.saturating_duration_since(Instant::now()))?
+        {
+            return Ok(());
+        }
+        // The signalfd blocks: this read sleeps until a signal comes (or returns at once when
+        // ppoll said one is pending). A full buffer may mean more are pending: read again
+        // only if ppoll (without waiting) says so.
+        while self.read_some(received)? {
+            if !self.readable(Duration::ZERO)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// `ppoll` on the signalfd for at most `timeout`: whether a signal is pending (false on a
+    /// timeout or EINTR).
+    fn readable(&self, timeout: Duration) -> io::Result<bool> {
         let mut fds = [PollFd::new(self.signalfd.as_fd(), PollFlags::POLLIN)];
-        let timeout = deadline.map(|d| TimeSpec::from_duration(d.saturating_duration_since(Instant::now())));
         // No signal mask is passed: everything stays blocked and arrives through the fd.
-        match ppoll(&mut fds, timeout, None) {
-            Ok(0) | Err(Errno::EINTR) => Ok(Vec::new()),
-            Ok(_) => self.drain(),
+        match ppoll(&mut fds, Some(TimeSpec::from_duration(timeout)), None) {
+            Ok(n) => Ok(n > 0),
+            Err(Errno::EINTR) => Ok(false),
             Err(err) => Err(err.into()),
         }
     }
 
-    /// Reads every pending signal. The signalfd returns whole records only, never a short one.
-    fn drain(&self) -> io::Result<Vec<Received>> {
-        // A few records per read: the buffer is zeroed on every wake-up, and a burst of
-        // signals is rare (the loop below reads again when the buffer came back full).
-        let mut received = Vec::with_capacity(4);
+    /// One `read` of a few records (it blocks until there is one); true when the buffer came
+    /// back full, so more may be pending. The signalfd returns whole records only, never a
+    /// short one.
+    fn read_some(&self, received: &mut Vec<Received>) -> io::Result<bool> {
+        // A few records per read: a burst of signals is rare, and the caller reads again
+        // when the buffer came back full.
         let mut buf = [0u8; SIGINFO_SIZE * 4];
-        loop {
-            let n = match retry(|| nix::unistd::read(&self.signalfd, &mut buf)) {
-                Ok(n) => n,
-                Err(Errno::EAGAIN) => return Ok(received),
-                Err(err) => return Err(err.into()),
-            };
-            for record in buf[..n].chunks_exact(SIGINFO_SIZE) {
-                let signo = u32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_signo)));
-                if let Some(sig) = i32::try_from(signo).ok().and_then(Signal::from_raw) {
-                    received.push(Received {
-                        sig,
-                        sender_pid: u32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_pid))),
-                        code: i32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_code))),
-                    });
-                }
-            }
-            if n < buf.len() {
-                return Ok(received);
+        let n = match retry(|| nix::unistd::read(&self.signalfd, &mut buf)) {
+            Ok(n) => n,
+            Err(Errno::EAGAIN) => return Ok(false),
+            Err(err) => return Err(err.into()),
+        };
+        for record in buf[..n].chunks_exact(SIGINFO_SIZE) {
+            let signo = u32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_signo)));
+            if let Some(sig) = i32::try_from(signo).ok().and_then(Signal::from_raw) {
+                received.push(Received {
+                    sig,
+                    sender_pid: u32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_pid))),
+                    code: i32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_code))),
+                });
             }
         }
+        Ok(n == buf.len())
     }
 }

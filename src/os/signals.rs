@@ -89,7 +89,8 @@ impl SignalState {
             }
         }
 
-        let fd = SignalFd::with_flags(&full, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
+        // Blocking (no SFD_NONBLOCK): events.rs sleeps in `read` on it when no deadline is armed.
+        let fd = SignalFd::with_flags(&full, SfdFlags::SFD_CLOEXEC)?;
         Ok((
             SignalState {
                 original_mask,

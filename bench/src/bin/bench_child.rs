@@ -4,8 +4,9 @@
 //!
 //!     bench_child sleep          write "R", then sleep until killed
 //!     bench_child ignore-term    ignore SIGTERM, write "R", then sleep until killed
-//!     bench_child latency        write "R"; on each SIGUSR1, write the CLOCK_MONOTONIC time
-//!                                (u64 nanoseconds, native endian) from inside the handler
+//!     bench_child latency        write "R"; on each SIGUSR1 or SIGTERM, write the
+//!                                CLOCK_MONOTONIC time (u64 nanoseconds, native endian) from
+//!                                inside the handler (SIGTERM: the cold test, one per init)
 //!     bench_child zombies N      write "R", wait for a byte on fd 4, double-fork N processes
 //!                                that exit at once (orphans: zombies of PID 1 until it reaps
 //!                                them), then report as described at `zombies`
@@ -96,7 +97,7 @@ fn thread_cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-extern "C" fn on_usr1(_sig: libc::c_int) {
+extern "C" fn on_signal(_sig: libc::c_int) {
     // Only async-signal-safe calls here: clock_gettime and write.
     let stamp = monotonic_ns().to_ne_bytes();
     // SAFETY: writing 8 bytes from a stack array; a short or failed write shows up in the
@@ -105,15 +106,17 @@ extern "C" fn on_usr1(_sig: libc::c_int) {
 }
 
 fn latency() -> ! {
-    // SAFETY: a zeroed sigaction with a plain handler and SA_RESTART is valid.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_usr1 as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        action.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut action.sa_mask);
-        if libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()) != 0 {
-            eprintln!("bench_child: sigaction: {}", std::io::Error::last_os_error());
-            exit(3);
+    for sig in [libc::SIGUSR1, libc::SIGTERM] {
+        // SAFETY: a zeroed sigaction with a plain handler and SA_RESTART is valid.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            if libc::sigaction(sig, &action, std::ptr::null_mut()) != 0 {
+                eprintln!("bench_child: sigaction: {}", std::io::Error::last_os_error());
+                exit(3);
+            }
         }
     }
     sleep_forever()

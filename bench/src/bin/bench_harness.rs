@@ -8,7 +8,8 @@
 //! `--init pidone=/x/pidone,--` runs `/x/pidone -- COMMAND...`. "No init" is always
 //! included. Inits are interleaved round by round in a fresh random order each round, so
 //! drift and load from other processes hit every init alike. Tests (`--only`, comma
-//! separated): startup, latency, idle, stop, reap, size.
+//! separated): startup, latency, cold, idle, stop, reap, size. `--cold-idle 5,300,1000` sets
+//! the idle times (ms) of the cold test.
 //!
 //! `--smoke` runs short versions and exits 1 on a gross regression of the init named
 //! "pidone": any idle wake-up, a binary over twice `--recorded-size`, or zombies left after
@@ -51,6 +52,8 @@ struct Opts {
     latency_rounds: usize,
     latency_samples: usize,
     latency_settle_ms: u64,
+    cold_rounds: usize,
+    cold_idle_ms: Vec<u64>,
     idle_rounds: usize,
     idle_secs: u64,
     stop_rounds: usize,
@@ -62,7 +65,8 @@ fn usage(msg: &str) -> ! {
     eprintln!("bench_harness: {msg}");
     eprintln!(
         "usage: bench_harness --child PATH --init NAME=PATH[,ARG...]... [--smoke] [--only LIST] \
-         [--recorded-size BYTES] [--pidone-grace MS] [--log PATH] [--rounds-scale F]"
+         [--recorded-size BYTES] [--pidone-grace MS] [--log PATH] [--rounds-scale F] \
+         [--cold-idle MS,MS...]"
     );
     exit(2)
 }
@@ -79,6 +83,7 @@ fn parse_opts() -> Opts {
     let mut pidone_grace_ms = 2000;
     let mut log = "/dev/null".to_string();
     let mut scale = 1.0f64;
+    let mut cold_idle: Option<Vec<u64>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |what: &str| {
@@ -121,15 +126,23 @@ fn parse_opts() -> Opts {
                     .parse()
                     .unwrap_or_else(|_| usage("bad --rounds-scale"))
             }
+            "--cold-idle" => {
+                cold_idle = Some(
+                    value("--cold-idle")
+                        .split(',')
+                        .map(|v| v.parse().unwrap_or_else(|_| usage("bad --cold-idle")))
+                        .collect(),
+                )
+            }
             _ => usage(&format!("unknown argument '{arg}'")),
         }
     }
     let child = child.unwrap_or_else(|| usage("--child is required"));
-    let all = "size,startup,latency,idle,stop,reap";
+    let all = "size,startup,latency,cold,idle,stop,reap";
     let tests = only
         .unwrap_or_else(|| {
             if smoke {
-                "size,startup,latency,idle,reap".into()
+                "size,startup,latency,cold,idle,reap".into()
             } else {
                 all.into()
             }
@@ -153,6 +166,8 @@ fn parse_opts() -> Opts {
         latency_rounds: n(40, 2),
         latency_samples: 30,
         latency_settle_ms: if smoke { 100 } else { 1000 },
+        cold_rounds: n(100, 5),
+        cold_idle_ms: cold_idle.unwrap_or_else(|| if smoke { vec![5, 300] } else { vec![5, 300, 1000] }),
         idle_rounds: n(3, 1),
         idle_secs: if smoke { 5 } else { 10 },
         stop_rounds: n(3, 1),
@@ -673,6 +688,13 @@ impl Rng {
     }
 }
 
+/// One cold signal: its latency, and what it cost the init (None when /proc could not say).
+struct ColdSample {
+    ns: f64,
+    faults: Option<u64>,
+    cpu: Option<u64>,
+}
+
 /// Results keyed by init index, then metric name.
 type Table = BTreeMap<(usize, &'static str), String>;
 
@@ -947,6 +969,203 @@ impl Ctx {
                 )
             };
             self.summary.insert((i, "latency"), cell);
+        }
+    }
+
+    // ------------------------------------------------------------ cold signal latency
+
+    /// One SIGTERM per fresh init, sent after the init has sat idle for a while since its
+    /// child said it was ready. This is the case that matters in a container (`docker stop`
+    /// comes long after start-up), and the one the warm test above does not see: there,
+    /// every init's code and data are still in the caches and page tables from the previous
+    /// signal 2 ms earlier.
+    fn cold(&mut self) {
+        let idx = self.inits_for_smoke();
+        let rounds = self.opts.cold_rounds;
+        let idles = self.opts.cold_idle_ms.clone();
+        let pin_cpu = last_allowed_cpu();
+        self.progress(&format!(
+            "cold signal latency: rounds: {rounds}, idle times {idles:?} ms, one SIGTERM per fresh init, \
+             spread and on one CPU"
+        ));
+        let n = self.opts.inits.len();
+        let mut per_init: Vec<Vec<[Vec<ColdSample>; 2]>> = Vec::new();
+        for _ in &idles {
+            per_init.push((0..n).map(|_| [Vec::new(), Vec::new()]).collect());
+        }
+        let mut lost = vec![vec![0usize; n]; idles.len()];
+        let mut late = vec![vec![0usize; n]; idles.len()];
+        let child = vec![self.opts.child.clone(), "latency".into()];
+        let mut jobs: Vec<(usize, usize)> = Vec::new();
+        for &i in &idx {
+            jobs.push((i, 0));
+            if pin_cpu.is_some() {
+                jobs.push((i, 1));
+            }
+        }
+        for _ in 0..rounds {
+            for k in self.rng.shuffled(idles.len()) {
+                let idle = Duration::from_millis(idles[k]);
+                let order: Vec<(usize, usize)> = self
+                    .rng
+                    .shuffled(jobs.len())
+                    .into_iter()
+                    .map(|j| jobs[j])
+                    .collect();
+                // Short idle times: one instance at a time (start, wait, signal, stop). Long
+                // ones: start them all, then signal each in the same order, `idle` after its
+                // own child was ready (the starts are ~1-2 ms apart, a measurement ~0.1 ms).
+                let batches: Vec<Vec<(usize, usize)>> = if idles[k] < 100 {
+                    order.iter().map(|&j| vec![j]).collect()
+                } else {
+                    vec![order]
+                };
+                for batch in batches {
+                    let mut runs: Vec<(usize, usize, Running, Instant)> = Vec::new();
+                    for (i, mode) in batch {
+                        let cpu = if mode == 1 { pin_cpu } else { None };
+                        let cmd = command(&self.opts.inits[i], &child);
+                        let started = launch_on(&cmd, false, &self.opts.log, cpu)
+                            .and_then(|mut r| r.ready(Duration::from_secs(10)).map(|()| r));
+                        match started {
+                            Ok(r) => runs.push((i, mode, r, Instant::now())),
+                            Err(e) => {
+                                self.fail(format!("cold: {} did not start: {e}", self.opts.inits[i].name))
+                            }
+                        }
+                    }
+                    let mut taken: Vec<Option<(f64, u64, u64)>> = Vec::new();
+                    for (i, mode, run, ready_at) in &mut runs {
+                        let _pinned = if *mode == 1 {
+                            pin_cpu.map(PinSelf::new)
+                        } else {
+                            None
+                        };
+                        let due = *ready_at + idle;
+                        let now = Instant::now();
+                        if now > due + Duration::from_millis(2) + idle / 20 {
+                            late[k][*i] += 1;
+                            taken.push(None);
+                            continue;
+                        }
+                        std::thread::sleep(due.saturating_duration_since(now));
+                        let before = (proc_minflt(run.pid), proc_cpu_ns(run.pid));
+                        let sent = monotonic_ns();
+                        kill(run.pid, libc::SIGTERM);
+                        let mut stamp = [0u8; 8];
+                        match run
+                            .reader()
+                            .read_exact(&mut stamp, Instant::now() + Duration::from_secs(2))
+                        {
+                            Ok(()) => {
+                                let ns = u64::from_ne_bytes(stamp).saturating_sub(sent) as f64;
+                                match before {
+                                    (Some(f), Some(c)) => taken.push(Some((ns, f, c))),
+                                    _ => taken.push(Some((ns, u64::MAX, u64::MAX))),
+                                }
+                            }
+                            Err(_) => {
+                                lost[k][*i] += 1;
+                                taken.push(None);
+                            }
+                        }
+                    }
+                    // Let every init finish its wake-up and sleep again, then read what the
+                    // one signal cost it: CPU time and minor page faults (the init alone).
+                    std::thread::sleep(Duration::from_millis(2));
+                    for ((i, mode, run, _), t) in runs.iter_mut().zip(taken) {
+                        if let Some((ns, f0, c0)) = t {
+                            let faults = proc_minflt(run.pid)
+                                .filter(|_| f0 != u64::MAX)
+                                .map(|f| f.saturating_sub(f0));
+                            let cpu = proc_cpu_ns(run.pid)
+                                .filter(|_| c0 != u64::MAX)
+                                .map(|c| c.saturating_sub(c0));
+                            per_init[k][*i][*mode].push(ColdSample { ns, faults, cpu });
+                        }
+                        run.finish();
+                    }
+                }
+            }
+        }
+        let tini = (0..n).find(|&i| self.opts.inits[i].name == "tini-static");
+        let cpu_note = match pin_cpu {
+            Some(c) => format!("CPU {c}"),
+            None => "(not measured: no CPU affinity)".into(),
+        };
+        let _ = writeln!(
+            self.out,
+            "\n## Cold signal latency: the first signal to an init that has sat idle\n\n\
+             Rounds: {rounds} per idle time; in each, every init is started fresh (PID 1 of a new \
+             namespace) twice, once where the scheduler puts it (\"spread\") and once with the sender, \
+             the init and the child on {cpu_note} (\"one CPU\"), in random order. Once its child has \
+             written \"ready\", the init is left idle for the given time, then gets one SIGTERM. \
+             Idle times under 100 ms: one instance at a time; longer: all instances of the round are \
+             started first and each is signalled its idle time after its own child was ready. The \
+             sender takes CLOCK_MONOTONIC just before kill(), the child's handler takes it first \
+             thing. Ratio: median over tini-static's median in the same mode. \"CPU\" and \"faults\": \
+             what that one signal cost the init itself (its CPU time from /proc/PID/schedstat and its \
+             minor page faults from /proc/PID/stat, read before the kill and 2 ms after the \
+             handler ran), medians of the spread runs. \"No init\": the signal goes straight to \
+             the child."
+        );
+        let mut cells: Vec<Vec<String>> = vec![Vec::new(); n];
+        for (k, &idle_ms) in idles.iter().enumerate() {
+            let _ = writeln!(
+                self.out,
+                "\n### {idle_ms} ms idle\n\n\
+                 | init | spread: median | p10 | p90 | × tini-static | one CPU: median | p10 | p90 | × tini-static | CPU per signal | faults per signal | samples | lost | late |\n\
+                 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            );
+            let lat = |i: usize, m: usize| -> Vec<f64> { per_init[k][i][m].iter().map(|s| s.ns).collect() };
+            let tm = |m: usize| tini.map(|t| median(&lat(t, m))).unwrap_or(f64::NAN);
+            let (t0, t1) = (tm(0), tm(1));
+            for &i in &idx {
+                let (a, b) = (lat(i, 0), lat(i, 1));
+                let (m, m1) = (median(&a), median(&b));
+                let cpu: Vec<f64> = per_init[k][i][0]
+                    .iter()
+                    .filter_map(|s| s.cpu)
+                    .map(|c| c as f64)
+                    .collect();
+                let flt: Vec<f64> = per_init[k][i][0]
+                    .iter()
+                    .filter_map(|s| s.faults)
+                    .map(|c| c as f64)
+                    .collect();
+                let _ = writeln!(
+                    self.out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} |",
+                    self.opts.inits[i].name,
+                    fmt_us(m),
+                    fmt_us(percentile(&a, 10.0)),
+                    fmt_us(percentile(&a, 90.0)),
+                    fmt_ratio(m, t0),
+                    fmt_us(m1),
+                    fmt_us(percentile(&b, 10.0)),
+                    fmt_us(percentile(&b, 90.0)),
+                    fmt_ratio(m1, t1),
+                    fmt_us(median(&cpu)),
+                    median(&flt),
+                    a.len() + b.len(),
+                    lost[k][i],
+                    late[k][i]
+                );
+                cells[i].push(if tini.is_some() && i != 0 {
+                    format!(
+                        "{idle_ms} ms: {} ({}) / {} ({})",
+                        fmt_us(m),
+                        fmt_ratio(m, t0),
+                        fmt_us(m1),
+                        fmt_ratio(m1, t1)
+                    )
+                } else {
+                    format!("{idle_ms} ms: {} / {}", fmt_us(m), fmt_us(m1))
+                });
+            }
+        }
+        for &i in &idx {
+            self.summary.insert((i, "cold"), cells[i].join("; "));
         }
     }
 
@@ -1314,7 +1533,7 @@ impl Ctx {
     }
 
     fn summary_table(&self) -> String {
-        let rows: [(&str, String); 7] = [
+        let rows: [(&str, String); 8] = [
             (
                 "startup",
                 "start-up `INIT -- /bin/true` (median; overhead, ratio)".into(),
@@ -1324,6 +1543,11 @@ impl Ctx {
             (
                 "latency",
                 "signal latency, kill → child's handler, median (ratio): spread / one CPU".into(),
+            ),
+            (
+                "cold",
+                "first signal after idle, kill → child's handler, median (× tini-static): spread / one CPU"
+                    .into(),
             ),
             (
                 "reap",
@@ -1384,6 +1608,7 @@ fn main() {
             "size" => ctx.size(),
             "startup" => ctx.startup(),
             "latency" => ctx.latency(),
+            "cold" => ctx.cold(),
             "idle" => ctx.idle(),
             "stop" => ctx.stop(),
             "reap" => ctx.reap(),
