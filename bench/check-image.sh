@@ -2,12 +2,12 @@
 # pidone-check --image: its overhead over a bare `podman run -d` + `podman stop` (+ `rm`) of the
 # same image (median of N), and the CPU pidone-check uses while it watches a running container.
 #
-#   cargo build --release --workspace --all-targets && bash pidone-check/bench/image.sh [N]
+#   cargo build --release --workspace --all-targets && bash bench/check-image.sh [N]
 #
 # As root, with podman (e2e/setup.sh). Builds a FROM scratch image (pidone + graceful) under a
 # unique tag and removes it at the end.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CONTAINERS_CONF="$ROOT/e2e/containers.conf"
 T=${CARGO_TARGET_DIR:-$ROOT/target}/release
 N=${1:-10}
