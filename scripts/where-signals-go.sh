@@ -4,16 +4,8 @@
 # SIGTERM to PID 1). Each line of output is stamped with the time since that SIGTERM.
 # Needs root or user namespaces.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-cargo build --release --quiet --bin pidone --examples
-bin=$PWD/target/release
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/demo-common.sh"
 export PATH="$bin/examples:$PATH"
-
-ns=(unshare --pid --fork --mount-proc --kill-child)
-[ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --pid --fork --mount-proc --kill-child)
 
 # Prefixes each line with the seconds since $work/t0 was written (blank before).
 stamp() {
@@ -29,7 +21,6 @@ stamp() {
   done
 }
 
-wait_for() { for _ in $(seq 1000); do [ -e "$1" ] && return 0; sleep 0.01; done; echo "timed out waiting for $1" >&2; exit 1; }
 
 # run READY_FILE PIDONE_ARGS... : starts pidone as PID 1, waits for READY_FILE, sends pidone one
 # SIGTERM, waits for it to exit and prints its exit code.
