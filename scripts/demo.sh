@@ -2,15 +2,7 @@
 # Builds pidone and the example apps, then shows pidone as PID 1 of a fresh PID namespace:
 # signal forwarding, zombie reaping, and the grace deadline. Needs root or user namespaces.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-
-cargo build --release --quiet --bin pidone --examples
-bin=$PWD/target/release
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-ns=(unshare --pid --fork --mount-proc --kill-child)
-[ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --pid --fork --mount-proc --kill-child)
+source "$(dirname "$0")/demo-common.sh"
 
 # Starts "pidone ARGS..." as PID 1 in the background; sets $init to pidone's pid as seen here.
 start() {
@@ -25,7 +17,6 @@ start() {
   exit 1
 }
 
-wait_for() { for _ in $(seq 500); do [ -e "$1" ] && return 0; sleep 0.01; done; echo "timed out waiting for $1" >&2; exit 1; }
 
 echo "### 1. Forwarding: pidone passes signals on; the app drains and exits 0 on SIGTERM"
 start -- "$bin/examples/graceful" --drain 300ms --ready-file "$work/ready1"

@@ -138,6 +138,59 @@ fn procs_json(procs: &[Proc]) -> String {
     out
 }
 
+/// How many entries a text line names at most; the JSON report keeps every process.
+pub const TEXT_PROC_LIMIT: usize = 10;
+
+/// "2 processes: 12 (app), 13 (worker)", bounded like [`list_procs`].
+pub fn describe_procs(procs: &[Proc]) -> String {
+    let noun = if procs.len() == 1 { "process" } else { "processes" };
+    format!("{} {noun}: {}", procs.len(), list_procs(procs))
+}
+
+/// "12 (app), 13 (worker)": every process while they are at most [`TEXT_PROC_LIMIT`], so a
+/// log line stays short however many there are (log drivers split or cut long lines). Beyond
+/// that, one entry per command name, "7 (sh)" for a name one process has and "worker ×9850"
+/// for one many share: the [`TEXT_PROC_LIMIT`] most common names (ties: first seen), in the
+/// order first seen, then "... and N more" for the processes of the names left out. Names
+/// are escaped: a process picks its own and must not break the line.
+pub fn list_procs(procs: &[Proc]) -> String {
+    let entries: Vec<String> = if procs.len() <= TEXT_PROC_LIMIT {
+        let named = procs.iter();
+        named
+            .map(|p| format!("{} ({})", p.pid, crate::cli::escape_controls(&p.comm)))
+            .collect()
+    } else {
+        // (first index, first pid, name, count), in the order first seen.
+        let mut groups: Vec<(usize, i32, &str, usize)> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, p) in procs.iter().enumerate() {
+            match index.get(p.comm.as_str()) {
+                Some(&g) => groups[g].3 += 1,
+                None => {
+                    index.insert(&p.comm, groups.len());
+                    groups.push((i, p.pid, &p.comm, 1));
+                }
+            }
+        }
+        groups.sort_by_key(|g| (std::cmp::Reverse(g.3), g.0));
+        let left_out: usize = groups.iter().skip(TEXT_PROC_LIMIT).map(|g| g.3).sum();
+        groups.truncate(TEXT_PROC_LIMIT);
+        groups.sort_by_key(|g| g.0);
+        let mut entries: Vec<String> = groups
+            .iter()
+            .map(|&(_, pid, name, n)| match n {
+                1 => format!("{pid} ({})", crate::cli::escape_controls(name)),
+                n => format!("{} ×{n}", crate::cli::escape_controls(name)),
+            })
+            .collect();
+        if left_out > 0 {
+            entries.push(format!("... and {left_out} more"));
+        }
+        entries
+    };
+    entries.join(", ")
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
@@ -224,6 +277,66 @@ mod tests {
             comm: "x".into(),
         }];
         assert!(r.render(ReportFormat::Auto).unwrap().contains("terminated 1"));
+    }
+
+    fn procs(names: &[&str]) -> Vec<Proc> {
+        let named = names.iter().enumerate();
+        named
+            .map(|(i, n)| Proc {
+                pid: i as i32 + 2,
+                comm: (*n).into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_few_processes_are_each_named() {
+        assert_eq!(describe_procs(&procs(&["app"])), "1 process: 2 (app)");
+        let ten = procs(&["app", "w", "w", "w", "w", "w", "w", "w", "w", "w"]);
+        assert_eq!(
+            describe_procs(&ten),
+            "10 processes: 2 (app), 3 (w), 4 (w), 5 (w), 6 (w), 7 (w), 8 (w), 9 (w), 10 (w), 11 (w)"
+        );
+    }
+
+    #[test]
+    fn more_than_ten_are_counted_by_name() {
+        let eleven = procs(&["app", "w", "w", "w", "w", "w", "w", "w", "w", "w", "sh"]);
+        assert_eq!(describe_procs(&eleven), "11 processes: 2 (app), w ×9, 12 (sh)");
+        // Eleven names: the ten most common (ties: first seen) in the order first seen.
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "k"];
+        assert_eq!(
+            list_procs(&procs(&names)),
+            "2 (a), 3 (b), 4 (c), 5 (d), 6 (e), 7 (f), 8 (g), 9 (h), 10 (i), k ×2, ... and 1 more"
+        );
+    }
+
+    #[test]
+    fn thousands_make_a_short_line() {
+        let mut names = vec!["sh"];
+        names.extend(std::iter::repeat_n("worker", 9850));
+        names.extend((0..30).map(|i| ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"][i % 10]));
+        names.push("bad\nname");
+        names.extend(std::iter::repeat_n("cron", 3));
+        let line = describe_procs(&procs(&names));
+        assert!(line.len() < 300, "{line}");
+        // The top ten: worker, then p0..p8 of the eleven names tied at 3 (first seen first);
+        // p9, cron, sh and the bad name are left out.
+        assert_eq!(
+            line,
+            "9885 processes: worker ×9850, p0 ×3, p1 ×3, p2 ×3, p3 ×3, \
+             p4 ×3, p5 ×3, p6 ×3, p7 ×3, p8 ×3, ... and 8 more"
+        );
+        // Deterministic: the same list gives the same line.
+        assert_eq!(line, describe_procs(&procs(&names)));
+    }
+
+    #[test]
+    fn names_are_escaped() {
+        assert_eq!(list_procs(&procs(&["a\nb\u{1b}"])), "2 (a\\nb\\u{1b})");
+        let mut names = vec!["x\ty"; 11];
+        names.push("z");
+        assert_eq!(list_procs(&procs(&names)), "x\\ty ×11, 13 (z)");
     }
 
     #[test]

@@ -243,12 +243,4 @@ fn foreground(launch: Launch) {
     assert_eq!(hex(&s, "SigIgn"), 0, "{out}");
 }
 
-#[test]
-fn the_child_gets_the_terminal_foreground_as_pid1() {
-    foreground(Launch::pidone());
-}
-
-#[test]
-fn the_child_gets_the_terminal_foreground_when_not_pid1() {
-    foreground(Launch::pidone().not_pid1());
-}
+pid1_and_nested!(foreground: the_child_gets_the_terminal_foreground_as_pid1, the_child_gets_the_terminal_foreground_when_not_pid1);

@@ -12,15 +12,7 @@ const WAIT: Duration = Duration::from_secs(10);
 /// pidone ARGS -- testkit record FILE (exits 0 on TERM), stopped with TERM.
 fn stopped_cooperatively(launch: Launch, args: &[&str]) -> Outcome {
     let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = launch
-        .args(args)
-        .arg("--")
-        .arg(testkit())
-        .arg("record")
-        .arg(&file)
-        .spawn();
-    wait_for_file(&dir.join("signals.ready"), WAIT);
+    let p = start_recorder(launch, args, &[], &dir);
     p.signal(libc::SIGTERM);
     p.wait_timeout(T)
 }

@@ -14,14 +14,16 @@ fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
 
+fn ns(n: u64) -> Duration {
+    Duration::from_nanos(n)
+}
+
 /// Starts pidone with `testkit ARGS... --ready FILE` and waits for the file.
 fn start(launch: Launch, pidone_args: &[&str], testkit_args: &[&str], dir: &TempDir) -> (Pid1, String) {
     let ready = dir.join("ready");
     let p = launch
         .args(pidone_args)
-        .arg("--")
-        .arg(testkit())
-        .args(testkit_args)
+        .testkit(testkit_args)
         .arg("--ready")
         .arg(&ready)
         .spawn();
@@ -37,21 +39,46 @@ fn stop_and_wait(p: Pid1) -> (Outcome, Duration) {
     (out, sent.elapsed())
 }
 
+/// Starts pidone over `testkit TESTKIT_ARGS`, sends SIGTERM and expects SIGKILL's exit 137
+/// between `lo` and `hi` seconds later. Returns the outcome and the ready file's content.
+fn killed_after(
+    launch: Launch,
+    pidone_args: &[&str],
+    testkit_args: &[&str],
+    lo: f64,
+    hi: f64,
+) -> (Outcome, String) {
+    let dir = TempDir::new();
+    let (p, ready) = start(launch, pidone_args, testkit_args, &dir);
+    let (out, took) = stop_and_wait(p);
+    out.assert_code(137);
+    assert_took(took, lo, hi, "the stop", &out);
+    (out, ready)
+}
+
+/// The line that announces the SIGKILL.
+fn sigkill_warning(out: &Outcome) -> &str {
+    let warning = out.stderr.lines().find(|l| l.contains("SIGKILL"));
+    warning.unwrap_or_else(|| panic!("no SIGKILL warning: {out}"))
+}
+
+/// `pidone ARGS -- testkit leave-orphans FLAGS --marker FILE`, run to the end. Returns the
+/// outcome and what the orphan that handles SIGTERM wrote to FILE ("" if it got none).
+fn leave_orphans(launch: Launch, pidone_args: &[&str], flags: &[&str]) -> (Outcome, String) {
+    let dir = TempDir::new();
+    let marker = dir.join("marker");
+    let launch = launch.args(pidone_args).testkit(["leave-orphans"]).args(flags);
+    let out = launch.arg("--marker").arg(&marker).run(T);
+    (out, std::fs::read_to_string(&marker).unwrap_or_default())
+}
+
 #[test]
 fn a_cooperative_child_stops_promptly_with_its_own_code() {
     let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = Launch::pidone()
-        .arg("--")
-        .arg(testkit())
-        .arg("record")
-        .arg(&file)
-        .args(["--exit-code", "7"])
-        .spawn();
-    wait_for_file(&dir.join("signals.ready"), WAIT);
+    let p = start_recorder(Launch::pidone(), &[], &["--exit-code", "7"], &dir);
     let (out, took) = stop_and_wait(p);
     out.assert_code(7);
-    assert!(took < secs(2.0), "took {took:?}: {out}");
+    assert_took(took, 0.0, 2.0, "the stop", &out);
 }
 
 #[test]
@@ -60,23 +87,16 @@ fn a_child_dying_from_sigterm_gives_143() {
     let (p, _) = start(Launch::pidone(), &[], &["sleep"], &dir);
     let (out, took) = stop_and_wait(p);
     out.assert_code(143);
-    assert!(took < secs(2.0), "took {took:?}: {out}");
+    assert_took(took, 0.0, 2.0, "the stop", &out);
 }
 
 #[test]
 fn a_child_ignoring_sigterm_is_killed_when_the_grace_expires() {
-    let dir = TempDir::new();
-    let (p, pid) = start(Launch::pidone(), &["-t", "1s"], &["ignore", "TERM"], &dir);
+    let (out, pid) = killed_after(Launch::pidone(), &["-t", "1s"], &["ignore", "TERM"], 0.9, 6.0);
     let pid = pid.trim();
-    let (out, took) = stop_and_wait(p);
-    out.assert_code(137);
-    assert!(took >= secs(0.9) && took < secs(6.0), "took {took:?}: {out}");
     // The warning comes before the kill and names every victim by pid and comm.
-    let warning = out
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("pidone: warning:") && l.contains("SIGKILL"))
-        .unwrap_or_else(|| panic!("no warning: {out}"));
+    let warning = sigkill_warning(&out);
+    assert!(warning.starts_with("pidone: warning:"), "{out}");
     assert!(warning.contains("grace"), "{out}");
     assert!(
         warning.contains(&format!("{pid} (testkit)")),
@@ -91,25 +111,13 @@ fn a_child_ignoring_sigterm_is_killed_when_the_grace_expires() {
 
 #[test]
 fn grace_zero_escalates_at_once() {
-    let dir = TempDir::new();
-    let (p, _) = start(Launch::pidone(), &["-t", "0"], &["ignore", "TERM"], &dir);
-    let (out, took) = stop_and_wait(p);
-    out.assert_code(137);
-    assert!(took < secs(2.0), "took {took:?}: {out}");
+    killed_after(Launch::pidone(), &["-t", "0"], &["ignore", "TERM"], 0.0, 2.0);
 }
 
 #[test]
 fn pidone_grace_variable_sets_the_grace() {
-    let dir = TempDir::new();
-    let (p, _) = start(
-        Launch::pidone().env("PIDONE_GRACE", "1s"),
-        &[],
-        &["ignore", "TERM"],
-        &dir,
-    );
-    let (out, took) = stop_and_wait(p);
-    out.assert_code(137);
-    assert!(took >= secs(0.9) && took < secs(6.0), "took {took:?}: {out}");
+    let launch = Launch::pidone().env("PIDONE_GRACE", "1s");
+    killed_after(launch, &[], &["ignore", "TERM"], 0.9, 6.0);
 }
 
 #[test]
@@ -122,13 +130,12 @@ fn further_stop_signals_do_not_rearm_the_grace() {
     wait_until("1s to pass", WAIT, || sent.elapsed() >= secs(1.0));
     p.signal(libc::SIGINT);
     let out = p.wait_timeout(T);
-    let took = sent.elapsed();
     out.assert_code(137);
-    assert!(
-        took >= secs(1.9) && took < secs(2.9),
-        "grace was re-armed? took {took:?}: {out}"
-    );
+    assert_took(sent.elapsed(), 1.9, 2.9, "the stop (grace re-armed?)", &out);
 }
+
+/// A main process, a child and a grandchild ignoring TERM, plus a setsid'd child ignoring TERM.
+const TREE: [&str; 2] = ["spawn-tree", "--main-ignores-term"];
 
 /// spawn-tree: a child and a grandchild ignoring TERM, plus a setsid'd child ignoring TERM.
 fn tree_pids(ready: &str) -> Vec<(String, String)> {
@@ -140,21 +147,9 @@ fn tree_pids(ready: &str) -> Vec<(String, String)> {
 
 #[test]
 fn the_whole_tree_is_killed_at_the_grace_deadline_as_pid1() {
-    let dir = TempDir::new();
-    let (p, ready) = start(
-        Launch::pidone(),
-        &["-t", "1s", "--report", "json"],
-        &["spawn-tree", "--main-ignores-term"],
-        &dir,
-    );
-    let (out, took) = stop_and_wait(p);
-    out.assert_code(137);
-    assert!(took >= secs(0.9) && took < secs(6.0), "took {took:?}: {out}");
-    let warning = out
-        .stderr
-        .lines()
-        .find(|l| l.contains("SIGKILL"))
-        .unwrap_or_else(|| panic!("{out}"));
+    let args = ["-t", "1s", "--report", "json"];
+    let (out, ready) = killed_after(Launch::pidone(), &args, &TREE, 0.9, 6.0);
+    let warning = sigkill_warning(&out);
     for (role, pid) in tree_pids(&ready) {
         let comm = match role.as_str() {
             "main" => "testkit",
@@ -175,16 +170,7 @@ fn the_whole_tree_is_killed_at_the_grace_deadline_as_pid1() {
 #[test]
 fn the_whole_tree_is_gone_at_the_grace_deadline_when_not_pid1() {
     // As a subreaper there is no kernel to kill what pidone misses: init reports leftovers.
-    let dir = TempDir::new();
-    let (p, _) = start(
-        Launch::pidone().not_pid1(),
-        &["-t", "1s"],
-        &["spawn-tree", "--main-ignores-term"],
-        &dir,
-    );
-    let (out, took) = stop_and_wait(p);
-    out.assert_code(137);
-    assert!(took >= secs(0.9) && took < secs(6.0), "took {took:?}: {out}");
+    let (out, _) = killed_after(Launch::pidone().not_pid1(), &["-t", "1s"], &TREE, 0.9, 6.0);
     assert_eq!(out.nested().leftovers, [], "processes survived pidone: {out}");
     for comm in ["tk-ign-child", "tk-ign-grand", "tk-setsid"] {
         assert!(
@@ -207,7 +193,7 @@ fn when_the_main_child_exits_during_a_stop_the_stop_still_ends_by_the_grace() {
     );
     let (out, took) = stop_and_wait(p);
     out.assert_code(143);
-    assert!(took >= secs(0.9) && took < secs(6.0), "took {took:?}: {out}");
+    assert_took(took, 0.9, 6.0, "the stop", &out);
     assert_eq!(out.nested().leftovers, [], "{out}");
     let report = out.report_json();
     assert_eq!(report.get("child").get("signaled").as_str(), "SIGTERM", "{out}");
@@ -226,22 +212,13 @@ fn comms(list: &Json) -> Vec<String> {
 
 /// After the main child exits on its own: orphans get TERM (one writes a marker), the one that
 /// ignores it is SIGKILLed after --cleanup-grace; pidone exits with the main child's code.
-fn cleanup_term_then_kill(launch: Launch) -> Outcome {
-    let dir = TempDir::new();
-    let marker = dir.join("marker");
-    let out = launch
-        .args(["--cleanup-grace", "1s", "--report", "json", "--"])
-        .arg(testkit())
-        .args(["leave-orphans", "--ignorer", "--exit", "3", "--marker"])
-        .arg(&marker)
-        .run(T);
+/// Not as PID 1, nothing is left behind either.
+fn cleanup_term_then_kill(launch: Launch) {
+    let args = ["--cleanup-grace", "1s", "--report", "json"];
+    let (out, marker) = leave_orphans(launch, &args, &["--ignorer", "--exit", "3"]);
     out.assert_code(3);
-    assert_eq!(
-        std::fs::read_to_string(&marker).unwrap_or_default(),
-        "SIGTERM\n",
-        "{out}"
-    );
-    assert!(out.elapsed >= secs(0.9) && out.elapsed < secs(6.0), "{out}");
+    assert_eq!(marker, "SIGTERM\n", "{out}");
+    assert_took(out.elapsed, 0.9, 6.0, "the run", &out);
     let report = out.report_json();
     assert_eq!(
         comms(report.get("terminated")),
@@ -250,79 +227,65 @@ fn cleanup_term_then_kill(launch: Launch) -> Outcome {
     );
     assert_eq!(comms(report.get("killed")), ["tk-ignorer"], "{out}");
     assert_eq!(report.get("cause").as_str(), "exited", "{out}");
-    let warning = out
-        .stderr
-        .lines()
-        .find(|l| l.contains("SIGKILL"))
-        .unwrap_or_else(|| panic!("{out}"));
-    assert!(warning.contains("(tk-ignorer)"), "{out}");
-    out
+    assert!(sigkill_warning(&out).contains("(tk-ignorer)"), "{out}");
+    no_leftovers(&out);
 }
 
-#[test]
-fn cleanup_terminates_then_kills_orphans_as_pid1() {
-    cleanup_term_then_kill(Launch::pidone());
-}
+pid1_and_nested!(cleanup_term_then_kill: cleanup_terminates_then_kills_orphans_as_pid1, cleanup_terminates_then_kills_orphans_when_not_pid1);
 
-#[test]
-fn cleanup_terminates_then_kills_orphans_when_not_pid1() {
-    let out = cleanup_term_then_kill(Launch::pidone().not_pid1());
-    assert_eq!(out.nested().leftovers, [], "{out}");
+/// In nested mode: nothing was left alive when pidone exited.
+fn no_leftovers(out: &Outcome) {
+    if let Some(nested) = &out.nested {
+        assert_eq!(nested.leftovers, [], "{out}");
+    }
 }
 
 #[test]
 fn cleanup_ends_as_soon_as_nothing_is_left() {
-    let dir = TempDir::new();
-    let marker = dir.join("marker");
-    let out = Launch::pidone()
-        .args(["--cleanup-grace", "20s", "--"])
-        .arg(testkit())
-        .args(["leave-orphans", "--marker"])
-        .arg(&marker)
-        .run(T);
+    let (out, marker) = leave_orphans(Launch::pidone(), &["--cleanup-grace", "20s"], &[]);
     out.assert_code(0);
-    assert!(marker.exists(), "{out}");
-    assert!(out.elapsed < secs(5.0), "waited for the cleanup grace: {out}");
+    assert_eq!(marker, "SIGTERM\n", "{out}");
+    assert_took(
+        out.elapsed,
+        0.0,
+        5.0,
+        "the run (waited for the cleanup grace?)",
+        &out,
+    );
     // report auto: something was terminated, so the line is there.
     assert!(out.stderr.contains("terminated 1"), "{out}");
 }
 
 #[test]
 fn cleanup_grace_zero_kills_at_once_without_term() {
-    let dir = TempDir::new();
-    let marker = dir.join("marker");
-    let out = Launch::pidone()
-        .args(["--cleanup-grace", "0", "--report", "json", "--"])
-        .arg(testkit())
-        .args(["leave-orphans", "--marker"])
-        .arg(&marker)
-        .run(T);
+    let (out, marker) = leave_orphans(
+        Launch::pidone(),
+        &["--cleanup-grace", "0", "--report", "json"],
+        &[],
+    );
     out.assert_code(0);
-    assert!(
-        !marker.exists(),
+    assert_eq!(
+        marker, "",
         "the orphan got SIGTERM despite --cleanup-grace 0: {out}"
     );
     let report = out.report_json();
     assert_eq!(comms(report.get("killed")), ["tk-handler"], "{out}");
     assert_eq!(comms(report.get("terminated")), Vec::<String>::new(), "{out}");
-    assert!(out.elapsed < secs(5.0), "{out}");
+    assert_took(out.elapsed, 0.0, 5.0, "the run", &out);
 }
 
 #[test]
 fn a_stop_signal_during_cleanup_kills_what_is_left_at_once() {
     let dir = TempDir::new();
     let marker = dir.join("marker");
-    let p = Launch::pidone()
-        .args(["--cleanup-grace", "30s", "--"])
-        .arg(testkit())
-        .args(["leave-orphans", "--ignorer", "--marker"])
-        .arg(&marker)
-        .spawn();
+    let launch = Launch::pidone().args(["--cleanup-grace", "30s"]);
+    let launch = launch.testkit(["leave-orphans", "--ignorer", "--marker"]);
+    let p = launch.arg(&marker).spawn();
     // The handler's marker says the cleanup's SIGTERM went out; the ignorer is still there.
     wait_for_file(&marker, WAIT);
     let (out, took) = stop_and_wait(p);
     out.assert_code(0);
-    assert!(took < secs(5.0), "took {took:?}: {out}");
+    assert_took(took, 0.0, 5.0, "the stop", &out);
     assert!(out.stderr.contains("tk-ignorer"), "{out}");
 }
 
@@ -330,13 +293,7 @@ fn a_stop_signal_during_cleanup_kills_what_is_left_at_once() {
 fn stop_delay_holds_term_while_other_signals_pass() {
     let dir = TempDir::new();
     let file = dir.join("signals");
-    let p = Launch::pidone()
-        .args(["--stop-delay", "1s", "--"])
-        .arg(testkit())
-        .arg("record")
-        .arg(&file)
-        .spawn();
-    wait_for_file(&dir.join("signals.ready"), WAIT);
+    let p = start_recorder(Launch::pidone(), &["--stop-delay", "1s"], &[], &dir);
     let t0 = monotonic_ns();
     p.signal(libc::SIGTERM);
     p.signal(libc::SIGHUP);
@@ -347,34 +304,15 @@ fn stop_delay_holds_term_while_other_signals_pass() {
     let names: Vec<&str> = recs.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["SIGHUP", "SIGTERM"], "{out}");
     let term = recs[1].1;
-    assert!(
-        hup - t0 < 800_000_000,
-        "HUP was held too: {}ms",
-        (hup - t0) / 1_000_000
-    );
-    assert!(
-        term - t0 >= 950_000_000,
-        "TERM delivered after only {}ms",
-        (term - t0) / 1_000_000
-    );
-    assert!(
-        term - t0 < 5_000_000_000,
-        "TERM delivered after {}ms",
-        (term - t0) / 1_000_000
-    );
+    assert_took(ns(hup - t0), 0.0, 0.8, "HUP (held too?)", &out);
+    assert_took(ns(term - t0), 0.95, 5.0, "TERM", &out);
 }
 
 #[test]
 fn a_second_stop_signal_during_the_stop_delay_delivers_at_once() {
     let dir = TempDir::new();
     let file = dir.join("signals");
-    let p = Launch::pidone()
-        .args(["--stop-delay", "10s", "--"])
-        .arg(testkit())
-        .arg("record")
-        .arg(&file)
-        .spawn();
-    wait_for_file(&dir.join("signals.ready"), WAIT);
+    let p = start_recorder(Launch::pidone(), &["--stop-delay", "10s"], &[], &dir);
     p.signal(libc::SIGTERM);
     // Real-time signals are read after standard ones: once RTMIN is through, pidone has the TERM.
     p.signal(libc::SIGRTMIN());
@@ -384,41 +322,21 @@ fn a_second_stop_signal_during_the_stop_delay_delivers_at_once() {
     let out = p.wait_timeout(T);
     out.assert_code(0);
     let term = wait_for_record(&file, "SIGTERM", WAIT);
-    assert!(
-        term - t1 < 3_000_000_000,
-        "second TERM held {}ms",
-        (term - t1) / 1_000_000
-    );
+    assert_took(ns(term - t1), 0.0, 3.0, "the second TERM", &out);
     assert_eq!(record_names(&file), ["SIGRTMIN+0", "SIGTERM"], "{out}");
 }
 
 #[test]
 fn stop_delay_then_grace_counts_from_delivery() {
-    let dir = TempDir::new();
-    let (p, _) = start(
-        Launch::pidone(),
-        &["--stop-delay", "1s", "-t", "1s"],
-        &["ignore", "TERM"],
-        &dir,
-    );
-    let (out, took) = stop_and_wait(p);
-    out.assert_code(137);
-    assert!(took >= secs(1.9) && took < secs(8.0), "took {took:?}: {out}");
+    let args = ["--stop-delay", "1s", "-t", "1s"];
+    killed_after(Launch::pidone(), &args, &["ignore", "TERM"], 1.9, 8.0);
 }
 
 #[test]
 fn a_sibling_that_pidone_did_not_start_survives_its_shutdown_when_not_pid1() {
     // init starts a sibling before pidone; pidone's grace expires and it kills its own tree;
     // the sibling is no descendant of pidone's and must still be alive afterwards.
-    let dir = TempDir::new();
-    let (p, _) = start(
-        Launch::pidone().sibling(),
-        &["-t", "1s"],
-        &["spawn-tree", "--main-ignores-term"],
-        &dir,
-    );
-    let (out, _) = stop_and_wait(p);
-    out.assert_code(137);
+    let (out, _) = killed_after(Launch::pidone().sibling(), &["-t", "1s"], &TREE, 0.0, 20.0);
     assert_eq!(
         out.nested().sibling_alive,
         Some(true),
@@ -430,30 +348,17 @@ fn a_sibling_that_pidone_did_not_start_survives_its_shutdown_when_not_pid1() {
 
 #[test]
 fn a_sibling_survives_the_cleanup_too() {
-    let dir = TempDir::new();
-    let marker = dir.join("marker");
-    let out = Launch::pidone()
-        .args(["--cleanup-grace", "1s", "--"])
-        .arg(testkit())
-        .args(["leave-orphans", "--ignorer", "--marker"])
-        .arg(&marker)
-        .sibling()
-        .run(T);
+    let launch = Launch::pidone().sibling();
+    let (out, _) = leave_orphans(launch, &["--cleanup-grace", "1s"], &["--ignorer"]);
     out.assert_code(0);
     assert_eq!(out.nested().sibling_alive, Some(true), "{out}");
     assert_eq!(out.nested().leftovers, [], "{out}");
 }
 
 /// A process born during the cleanup (after the SIGTERM pass) is still found and killed.
-fn late_orphan_is_killed(launch: Launch) -> Outcome {
-    let dir = TempDir::new();
-    let marker = dir.join("marker");
-    let out = launch
-        .args(["--cleanup-grace", "1s", "--report", "json", "--"])
-        .arg(testkit())
-        .args(["leave-orphans", "--forker", "--marker"])
-        .arg(&marker)
-        .run(T);
+fn late_orphan_is_killed(launch: Launch) {
+    let args = ["--cleanup-grace", "1s", "--report", "json"];
+    let (out, _) = leave_orphans(launch, &args, &["--forker"]);
     out.assert_code(0);
     let report = out.report_json();
     assert_eq!(
@@ -462,20 +367,11 @@ fn late_orphan_is_killed(launch: Launch) -> Outcome {
         "{out}"
     );
     assert_eq!(comms(report.get("killed")), ["tk-late"], "{out}");
-    assert!(out.elapsed >= secs(0.9) && out.elapsed < secs(6.0), "{out}");
-    out
+    assert_took(out.elapsed, 0.9, 6.0, "the run", &out);
+    no_leftovers(&out);
 }
 
-#[test]
-fn a_process_born_during_cleanup_is_killed_as_pid1() {
-    late_orphan_is_killed(Launch::pidone());
-}
-
-#[test]
-fn a_process_born_during_cleanup_is_killed_when_not_pid1() {
-    let out = late_orphan_is_killed(Launch::pidone().not_pid1());
-    assert_eq!(out.nested().leftovers, [], "{out}");
-}
+pid1_and_nested!(late_orphan_is_killed: a_process_born_during_cleanup_is_killed_as_pid1, a_process_born_during_cleanup_is_killed_when_not_pid1);
 
 #[test]
 fn a_second_stop_signal_after_the_main_child_died_kills_the_rest_at_once() {
@@ -499,7 +395,7 @@ fn a_second_stop_signal_after_the_main_child_died_kills_the_rest_at_once() {
     p.signal(libc::SIGTERM);
     let out = p.wait_timeout(T);
     out.assert_code(143);
-    assert!(sent.elapsed() < secs(8.0), "{out}");
+    assert_took(sent.elapsed(), 0.0, 8.0, "the stop", &out);
     assert!(out.stderr.contains("tk-ign-grand"), "{out}");
 }
 
@@ -546,20 +442,25 @@ fn a_stopped_child_is_not_mistaken_for_an_exited_one() {
 fn a_child_exiting_during_the_stop_delay_ends_pidone_at_once() {
     let dir = TempDir::new();
     let file = dir.join("signals");
-    let p = Launch::pidone()
-        .args(["--stop-delay", "20s", "--report", "json", "--"])
-        .arg(testkit())
-        .arg("record")
-        .arg(&file)
-        .args(["--exit-on", "HUP", "--exit-code", "5"])
-        .spawn();
-    wait_for_file(&dir.join("signals.ready"), WAIT);
+    let args = ["--stop-delay", "20s", "--report", "json"];
+    let p = start_recorder(
+        Launch::pidone(),
+        &args,
+        &["--exit-on", "HUP", "--exit-code", "5"],
+        &dir,
+    );
     let sent = std::time::Instant::now();
     p.signal(libc::SIGTERM);
     p.signal(libc::SIGHUP);
     let out = p.wait_timeout(T);
     out.assert_code(5);
-    assert!(sent.elapsed() < secs(5.0), "waited for the stop delay: {out}");
+    assert_took(
+        sent.elapsed(),
+        0.0,
+        5.0,
+        "the stop (waited for the stop delay?)",
+        &out,
+    );
     // The held TERM was never delivered.
     assert_eq!(record_names(&file), ["SIGHUP"], "{out}");
 }
@@ -568,44 +469,29 @@ fn a_child_exiting_during_the_stop_delay_ends_pidone_at_once() {
 fn stop_related_variables_are_read() {
     // PIDONE_STOP_DELAY: TERM is held ~1 s.
     let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = Launch::pidone()
-        .env("PIDONE_STOP_DELAY", "1s")
-        .arg("--")
-        .arg(testkit())
-        .arg("record")
-        .arg(&file)
-        .spawn();
-    wait_for_file(&dir.join("signals.ready"), WAIT);
+    let p = start_recorder(Launch::pidone().env("PIDONE_STOP_DELAY", "1s"), &[], &[], &dir);
     let t0 = monotonic_ns();
     p.signal(libc::SIGTERM);
-    p.wait_timeout(T).assert_code(0);
-    let term = wait_for_record(&file, "SIGTERM", WAIT);
-    assert!(term - t0 >= 950_000_000, "PIDONE_STOP_DELAY ignored");
+    let out = p.wait_timeout(T);
+    out.assert_code(0);
+    let term = wait_for_record(&dir.join("signals"), "SIGTERM", WAIT);
+    assert_took(
+        ns(term - t0),
+        0.95,
+        1e6,
+        "TERM (PIDONE_STOP_DELAY ignored?)",
+        &out,
+    );
 
     // PIDONE_CLEANUP_GRACE=0: the orphan is killed without a TERM.
-    let marker = dir.join("marker");
-    let out = Launch::pidone()
-        .env("PIDONE_CLEANUP_GRACE", "0")
-        .arg("--")
-        .arg(testkit())
-        .args(["leave-orphans", "--marker"])
-        .arg(&marker)
-        .run(T);
+    let (out, marker) = leave_orphans(Launch::pidone().env("PIDONE_CLEANUP_GRACE", "0"), &[], &[]);
     out.assert_code(0);
-    assert!(!marker.exists(), "PIDONE_CLEANUP_GRACE ignored: {out}");
+    assert_eq!(marker, "", "PIDONE_CLEANUP_GRACE ignored: {out}");
 
     // PIDONE_STOP_SIGNALS=HUP: HUP starts the grace (the recorder does not exit on it).
-    let file2 = dir.join("signals2");
-    let p = Launch::pidone()
-        .env("PIDONE_STOP_SIGNALS", "HUP")
-        .args(["-t", "1s", "--"])
-        .arg(testkit())
-        .arg("record")
-        .arg(&file2)
-        .args(["--exit-on", "none"])
-        .spawn();
-    wait_for_file(&dir.join("signals2.ready"), WAIT);
+    let dir = TempDir::new();
+    let launch = Launch::pidone().env("PIDONE_STOP_SIGNALS", "HUP");
+    let p = start_recorder(launch, &["-t", "1s"], &["--exit-on", "none"], &dir);
     p.signal(libc::SIGHUP);
     let out = p.wait_timeout(T);
     out.assert_code(137);
@@ -616,30 +502,11 @@ fn stop_related_variables_are_read() {
 fn without_its_own_proc_pid1_still_terminates_and_kills_everything() {
     // /proc shows the parent namespace (unshare --pid --fork without --mount-proc): pidone can
     // not list processes, and as PID 1 falls back to kill(-1), which stays inside its namespace.
-    let dir = TempDir::new();
-    let marker = dir.join("marker");
-    let out = Launch::pidone()
-        .host_proc()
-        .args(["--cleanup-grace", "1s", "--"])
-        .arg(testkit())
-        .args(["leave-orphans", "--ignorer", "--exit", "4", "--marker"])
-        .arg(&marker)
-        .run(T);
+    let flags = ["--ignorer", "--exit", "4"];
+    let (out, marker) = leave_orphans(Launch::pidone().host_proc(), &["--cleanup-grace", "1s"], &flags);
     out.assert_code(4);
-    assert_eq!(
-        std::fs::read_to_string(&marker).unwrap_or_default(),
-        "SIGTERM\n",
-        "{out}"
-    );
-    assert!(out.elapsed >= secs(0.9) && out.elapsed < secs(6.0), "{out}");
+    assert_eq!(marker, "SIGTERM\n", "{out}");
+    assert_took(out.elapsed, 0.9, 6.0, "the run", &out);
 
-    let (p, _) = start(
-        Launch::pidone().host_proc(),
-        &["-t", "1s"],
-        &["spawn-tree", "--main-ignores-term"],
-        &dir,
-    );
-    let (out, took) = stop_and_wait(p);
-    out.assert_code(137);
-    assert!(took >= secs(0.9) && took < secs(6.0), "took {took:?}: {out}");
+    killed_after(Launch::pidone().host_proc(), &["-t", "1s"], &TREE, 0.9, 6.0);
 }

@@ -14,21 +14,6 @@ fn rtmin() -> i32 {
     libc::SIGRTMIN()
 }
 
-/// Starts `pidone ARGS -- testkit record FILE RECORD_ARGS` and waits until the recorder is set up.
-fn start_recorder(launch: Launch, pidone_args: &[&str], record_args: &[&str], dir: &TempDir) -> Pid1 {
-    let file = dir.join("signals");
-    let p = launch
-        .args(pidone_args)
-        .arg("--")
-        .arg(testkit())
-        .arg("record")
-        .arg(&file)
-        .args(record_args)
-        .spawn();
-    wait_for_file(&dir.join("signals.ready"), WAIT);
-    p
-}
-
 /// Sends each signal and waits for the recorder to log it before the next (standard signals
 /// do not queue: two pending SIGUSR1 would be one).
 fn send_and_expect(p: &Pid1, file: &Path, sigs: &[(i32, &str)]) {
@@ -101,15 +86,7 @@ fn forwards_everything(launch: Launch) {
     assert_eq!(record_names(&file), expected, "{out}");
 }
 
-#[test]
-fn forwards_every_catchable_signal_including_real_time_and_fault_signals_as_pid1() {
-    forwards_everything(Launch::pidone());
-}
-
-#[test]
-fn forwards_every_catchable_signal_when_not_pid1() {
-    forwards_everything(Launch::pidone().not_pid1());
-}
+pid1_and_nested!(forwards_everything: forwards_every_catchable_signal_including_real_time_and_fault_signals_as_pid1, forwards_every_catchable_signal_when_not_pid1);
 
 #[test]
 fn sigterm_from_the_parent_namespace_reaches_the_child_of_pid1() {

@@ -209,13 +209,7 @@ fn signal_main_child(child: &Spawned, sig: Signal) -> bool {
     }
 }
 
-/// "2 processes: 12 (app), 13 (worker)"
+/// "2 processes: 12 (app), 13 (worker)", bounded for a long list.
 fn describe(procs: &[Proc]) -> String {
-    // A process picks its own name: escaped, so it can not break the line.
-    let names: Vec<String> = procs
-        .iter()
-        .map(|p| format!("{} ({})", p.pid, crate::cli::escape_controls(&p.comm)))
-        .collect();
-    let noun = if procs.len() == 1 { "process" } else { "processes" };
-    format!("{} {noun}: {}", procs.len(), names.join(", "))
+    crate::report::describe_procs(procs)
 }

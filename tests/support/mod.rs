@@ -56,7 +56,10 @@
 //! called `kill(-1, ...)` as a subreaper would only hit the namespace.
 //!
 //! Helpers: `pidone_bin()`, `example_bin(name)`, `testkit()`, `TempDir`, `wait_for_file`,
-//! `monotonic_ns()` (CLOCK_MONOTONIC, the clock `testkit record` stamps signals with).
+//! `monotonic_ns()` (CLOCK_MONOTONIC, the clock `testkit record` stamps signals with),
+//! `.testkit([..])` (appends `-- TESTKIT ARGS...` to pidone's arguments), `start_recorder`
+//! (pidone over `testkit record DIR/signals`, set up), `assert_took` (a duration within bounds),
+//! and `pid1_and_nested!` (one check as two tests: as PID 1 and not).
 //!
 //! Tests may run in parallel: every launch has its own namespaces, pipes and temp dir.
 #![allow(dead_code)]
@@ -224,6 +227,44 @@ pub fn wait_for_record(path: &Path, name: &str, timeout: Duration) -> u64 {
         },
     );
     at
+}
+
+/// Starts `pidone PIDONE_ARGS -- testkit record DIR/signals RECORD_ARGS` and waits until the
+/// recorder is set up (`DIR/signals.ready`).
+pub fn start_recorder(launch: Launch, pidone_args: &[&str], record_args: &[&str], dir: &TempDir) -> Pid1 {
+    let file = dir.join("signals");
+    let p = launch
+        .args(pidone_args)
+        .testkit([OsStr::new("record"), file.as_os_str()])
+        .args(record_args)
+        .spawn();
+    wait_for_file(&dir.join("signals.ready"), Duration::from_secs(10));
+    p
+}
+
+/// Asserts `lo <= took < hi` (seconds), naming `what` and showing `context` when not.
+pub fn assert_took(took: Duration, lo: f64, hi: f64, what: &str, context: &dyn fmt::Display) {
+    assert!(
+        took >= Duration::from_secs_f64(lo) && took < Duration::from_secs_f64(hi),
+        "{what} took {took:?}, expected {lo}s to {hi}s: {context}"
+    );
+}
+
+/// Two tests running one check, `fn(Launch)`: with pidone as PID 1 and as a subreaper under
+/// a tiny init (`.not_pid1()`).
+#[macro_export]
+macro_rules! pid1_and_nested {
+    ($check:ident: $as_pid1:ident, $not_pid1:ident) => {
+        #[test]
+        fn $as_pid1() {
+            $check(Launch::pidone());
+        }
+
+        #[test]
+        fn $not_pid1() {
+            $check(Launch::pidone().not_pid1());
+        }
+    };
 }
 
 /// Children of a (host) pid, from /proc/PID/task/PID/children.
@@ -394,6 +435,11 @@ impl Launch {
         self.args
             .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
         self
+    }
+
+    /// Appends `-- TESTKIT ARGS...`: pidone's own arguments come first.
+    pub fn testkit<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(self, args: I) -> Launch {
+        self.arg("--").arg(testkit()).args(args)
     }
 
     pub fn argv0(mut self, argv0: impl AsRef<OsStr>) -> Launch {

@@ -55,10 +55,9 @@ pub fn show_elapsed(d: Duration) -> String {
     }
 }
 
-/// "12 (app), 13 (worker)"
+/// "12 (app), 13 (worker)", bounded for a long list.
 pub fn show_procs(procs: &[Proc]) -> String {
-    let names: Vec<String> = procs.iter().map(|p| format!("{} ({})", p.pid, p.comm)).collect();
-    names.join(", ")
+    pidone::report::list_procs(procs)
 }
 
 fn count(n: usize, noun: &str) -> String {

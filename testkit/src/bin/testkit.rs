@@ -29,6 +29,10 @@
 //!     an orphan tk-handler that, on SIGTERM, writes "SIGTERM" to FILE and exits; with --ignorer an
 //!     orphan tk-ignorer that ignores TERM; with --forker an orphan tk-forker that, on SIGTERM,
 //!     starts tk-late (ignores TERM) and exits; exits N (default 0) once they are set up
+//! testkit crowd [--ready FILE] [--exit] NAME:COUNT...
+//!     ignores TERM, then for each NAME:COUNT forks COUNT children named NAME that inherit the
+//!     ignored TERM and sleep until killed; names itself tk-crowd and creates FILE once all are
+//!     forked; then sleeps until killed, or with --exit exits 0 (leaving them to the cleanup)
 //! testkit parent-dies FILE -- CMD...
 //!     for -p: an intermediate process starts CMD (e.g. pidone ... testkit record FILE) and exits
 //!     once FILE.ready exists; this process then waits up to 10 s for FILE to be non-empty and
@@ -71,6 +75,7 @@ pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
         "zombie" => zombie(),
         "spawn-tree" => spawn_tree(rest),
         "leave-orphans" => leave_orphans(rest),
+        "crowd" => crowd(rest),
         "parent-dies" => parent_dies(rest),
         other => die(&format!("unknown subcommand {other}")),
     }
@@ -672,6 +677,34 @@ fn spawn_tree(args: &[String]) -> ! {
             libc::getpid()
         }),
     );
+    pause_forever()
+}
+
+fn crowd(args: &[String]) -> ! {
+    ignore_sig(libc::SIGTERM);
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        if a == "--ready" {
+            rest.next();
+            continue;
+        }
+        let Some((name, count)) = a.split_once(':') else {
+            continue;
+        };
+        let count: usize = count.parse().unwrap_or_else(|_| die("crowd NAME:COUNT"));
+        // Named before the forks: a child is born with its name and the ignored TERM.
+        set_name(name);
+        for _ in 0..count {
+            if fork() == 0 {
+                pause_forever();
+            }
+        }
+    }
+    set_name("tk-crowd");
+    ready_file(args);
+    if args.iter().any(|a| a == "--exit") {
+        exit(0);
+    }
     pause_forever()
 }
 
