@@ -5,31 +5,24 @@
 //! the exit code, the report and what the application itself printed (its output comes
 //! through on stderr), and checks in /proc that nothing it started is left.
 
-use std::fmt;
-use std::io::Read;
+mod common;
+
+use common::{Out, argv, json_number};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn a_well_behaved_app_passes_with_every_probe() {
     let dir = TempDir::new("wellbehaved");
     let port = free_port();
     let ready = dir.file("ready");
-    let out = check(&[
-        "--ready-tcp",
-        &format!("127.0.0.1:{port}"),
-        "--ready-file",
-        &ready,
-        "--ready-log",
-        "^graceful: ready$",
-        "--",
-        &example("graceful"),
-        "--port",
-        &port.to_string(),
-        "--ready-file",
-        &ready,
-    ]);
+    let out = check(&argv(&format!(
+        "--ready-tcp 127.0.0.1:{port} --ready-file {ready} --ready-log '^graceful: ready$' \
+         -- {} --port {port} --ready-file {ready}",
+        example("graceful")
+    )));
     assert_eq!(out.code, 0, "{out}");
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
@@ -62,18 +55,10 @@ fn the_default_probe_is_a_one_second_delay() {
 fn a_slow_app_fails_a_tight_budget() {
     let dir = TempDir::new("tight");
     let ready = dir.file("ready");
-    let out = check(&[
-        "--ready-file",
-        &ready,
-        "--within",
-        "300ms",
-        "--",
-        &example("slow_stop"),
-        "--stop-time",
-        "30s",
-        "--ready-file",
-        &ready,
-    ]);
+    let out = check(&argv(&format!(
+        "--ready-file {ready} --within 300ms -- {} --stop-time 30s --ready-file {ready}",
+        example("slow_stop")
+    )));
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stdout.starts_with("run 1/1: FAIL: "), "{out}");
     assert!(
@@ -97,18 +82,10 @@ fn a_slow_app_fails_a_tight_budget() {
 
 #[test]
 fn a_slow_app_passes_a_loose_budget() {
-    let out = check(&[
-        "--ready-log",
-        "ready",
-        "--within",
-        "20s",
-        "--format",
-        "json",
-        "--",
-        &example("slow_stop"),
-        "--stop-time",
-        "400ms",
-    ]);
+    let out = check(&argv(&format!(
+        "--ready-log ready --within 20s --format json -- {} --stop-time 400ms",
+        example("slow_stop")
+    )));
     assert_eq!(out.code, 0, "{out}");
     let run = json_run(&out, 1);
     let stop_ms = json_number(run, "stop_ms");
@@ -123,18 +100,10 @@ fn a_slow_app_passes_a_loose_budget() {
 fn an_app_that_ignores_term_fails_and_is_killed() {
     let dir = TempDir::new("ignore");
     let ready = dir.file("ready");
-    let out = check(&[
-        "--ready-file",
-        &ready,
-        "--within",
-        "500ms",
-        "--format",
-        "json",
-        "--",
-        &example("ignore_term"),
-        "--ready-file",
-        &ready,
-    ]);
+    let out = check(&argv(&format!(
+        "--ready-file {ready} --within 500ms --format json -- {} --ready-file {ready}",
+        example("ignore_term")
+    )));
     assert_eq!(out.code, 1, "{out}");
     let run = json_run(&out, 1);
     assert!(run.contains("\"passed\":false"), "{out}");
@@ -179,7 +148,7 @@ fn leaked_orphans_fail_unless_allowed() {
     let markers = dir.path().join("strict");
     std::fs::create_dir(&markers).unwrap();
     let app = example("leaky");
-    let leaky = |markers: &std::path::Path| {
+    let leaky = |markers: &Path| {
         vec![
             app.clone(),
             "--orphans".into(),
@@ -188,9 +157,9 @@ fn leaked_orphans_fail_unless_allowed() {
             markers.to_string_lossy().into_owned(),
         ]
     };
-    let mut args = vec!["--ready-log".to_owned(), "ready".to_owned(), "--".to_owned()];
+    let mut args = argv("--ready-log ready --");
     args.extend(leaky(&markers));
-    let out = check(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = check(&args);
     assert_eq!(out.code, 1, "{out}");
     let orphans = orphan_markers(&markers);
     assert_eq!(orphans.len(), 2, "both orphans got pidone's SIGTERM: {out}");
@@ -208,14 +177,9 @@ fn leaked_orphans_fail_unless_allowed() {
 
     let allowed = dir.path().join("allowed");
     std::fs::create_dir(&allowed).unwrap();
-    let mut args = vec![
-        "--allow-orphans".to_owned(),
-        "--ready-log".to_owned(),
-        "ready".to_owned(),
-    ];
-    args.push("--".to_owned());
+    let mut args = argv("--allow-orphans --ready-log ready --");
     args.extend(leaky(&allowed));
-    let out = check(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = check(&args);
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.contains("terminated 2; killed 0"), "{out}");
     assert!(
@@ -228,16 +192,10 @@ fn leaked_orphans_fail_unless_allowed() {
 
 #[test]
 fn zombies_are_reaped_and_none_is_left() {
-    let out = check(&[
-        "--ready-log",
-        "ready",
-        "--format",
-        "json",
-        "--",
-        &example("leaky"),
-        "--zombies",
-        "3",
-    ]);
+    let out = check(&argv(&format!(
+        "--ready-log ready --format json -- {} --zombies 3",
+        example("leaky")
+    )));
     assert_eq!(out.code, 0, "{out}");
     let run = json_run(&out, 1);
     assert!(json_number(run, "reaped") >= 3, "{out}");
@@ -248,14 +206,10 @@ fn zombies_are_reaped_and_none_is_left() {
 fn an_app_that_is_never_ready_fails_on_the_timeout() {
     let dir = TempDir::new("never");
     let never = dir.file("never-created");
-    let out = check(&[
-        "--ready-file",
-        &never,
-        "--ready-timeout",
-        "500ms",
-        "--",
-        &example("graceful"),
-    ]);
+    let out = check(&argv(&format!(
+        "--ready-file {never} --ready-timeout 500ms -- {}",
+        example("graceful")
+    )));
     assert_eq!(out.code, 1, "{out}");
     assert!(
         out.stdout.starts_with("run 1/1: FAIL: not ready; stopped in "),
@@ -273,14 +227,7 @@ fn an_app_that_is_never_ready_fails_on_the_timeout() {
 
 #[test]
 fn an_app_that_exits_before_it_is_ready_fails() {
-    let out = check(&[
-        "--ready-tcp",
-        &free_port().to_string(),
-        "--",
-        "sh",
-        "-c",
-        "exit 3",
-    ]);
+    let out = check(&argv(&format!("--ready-tcp {} -- sh -c 'exit 3'", free_port())));
     assert_eq!(out.code, 1, "{out}");
     assert!(
         out.stdout
@@ -295,23 +242,11 @@ fn repeat_catches_a_hang_one_time_in_three() {
     let state = dir.path().join("runs");
     let app = example("slow_stop");
     let state_arg = state.to_string_lossy().into_owned();
-    let args = |repeat: &'static str| {
-        vec![
-            "--repeat",
-            repeat,
-            "--within",
-            "2s",
-            "--ready-log",
-            "ready",
-            "--",
-            app.as_str(),
-            "--stop-time",
-            "50ms",
-            "--hang-every",
-            "3",
-            "--state",
-            state_arg.as_str(),
-        ]
+    let args = |repeat: &str| {
+        argv(&format!(
+            "--repeat {repeat} --within 2s --ready-log ready \
+             -- {app} --stop-time 50ms --hang-every 3 --state {state_arg}"
+        ))
     };
     let out = check(&args("2"));
     assert_eq!(out.code, 0, "two runs in a row look fine: {out}");
@@ -337,14 +272,10 @@ fn repeat_catches_a_hang_one_time_in_three() {
 
 #[test]
 fn another_stop_signal_is_forwarded() {
-    let out = check(&[
-        "--signal",
-        "INT",
-        "--ready-log",
-        "ready",
-        "--",
-        &example("graceful"),
-    ]);
+    let out = check(&argv(&format!(
+        "--signal INT --ready-log ready -- {}",
+        example("graceful")
+    )));
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stderr.contains("graceful: got SIGINT"), "{out}");
     assert!(out.stdout.contains("after SIGINT;"), "{out}");
@@ -397,20 +328,11 @@ fn bad_input_gets_one_line_and_exit_2() {
 fn help_and_version_go_to_stdout() {
     let out = check(&["--help"]);
     assert_eq!(out.code, 0, "{out}");
-    for option in [
-        "--ready-tcp",
-        "--ready-file",
-        "--ready-log",
-        "--ready-after",
-        "--ready-timeout",
-        "--signal",
-        "--within",
-        "--expect-exit",
-        "--allow-orphans",
-        "--repeat",
-        "--format",
-    ] {
-        assert!(out.stdout.contains(option), "{option}");
+    for option in argv(
+        "--ready-tcp --ready-file --ready-log --ready-after --ready-timeout --signal --within \
+         --expect-exit --allow-orphans --repeat --format",
+    ) {
+        assert!(out.stdout.contains(&option), "{option}");
     }
     let out = check(&["--version"]);
     assert_eq!(
@@ -422,16 +344,9 @@ fn help_and_version_go_to_stdout() {
 #[test]
 fn stdout_carries_the_report_even_when_the_app_floods_it() {
     // 200 KiB of application output: more than a pipe holds, so the relay must keep reading.
-    let out = check(&[
-        "--ready-log",
-        "^done$",
-        "--format",
-        "json",
-        "--",
-        "sh",
-        "-c",
-        "i=0; while [ $i -lt 4000 ]; do echo 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'; i=$((i+1)); done; echo done; exec sleep 60",
-    ]);
+    let mut args = argv("--ready-log ^done$ --format json -- sh -c");
+    args.push("i=0; while [ $i -lt 4000 ]; do echo 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'; i=$((i+1)); done; echo done; exec sleep 60".into());
+    let out = check(&args);
     assert_eq!(out.code, 0, "{out}");
     assert_eq!(out.stdout.lines().count(), 1, "{out}");
     assert!(out.stdout.starts_with("{\"command\":[\"sh\""), "{out}");
@@ -442,24 +357,11 @@ fn stdout_carries_the_report_even_when_the_app_floods_it() {
 fn junit_output_has_the_schema_s_required_structure() {
     let dir = TempDir::new("junit");
     let state = dir.file("runs");
-    let out = check(&[
-        "--format",
-        "junit",
-        "--repeat",
-        "2",
-        "--within",
-        "2s",
-        "--ready-log",
-        "ready",
-        "--",
-        &example("slow_stop"),
-        "--stop-time",
-        "20ms",
-        "--hang-every",
-        "2",
-        "--state",
-        &state,
-    ]);
+    let out = check(&argv(&format!(
+        "--format junit --repeat 2 --within 2s --ready-log ready \
+         -- {} --stop-time 20ms --hang-every 2 --state {state}",
+        example("slow_stop")
+    )));
     assert_eq!(out.code, 1, "{out}");
     let suite = validate_junit(&out.stdout, 2, 1);
     let cases: Vec<_> = suite.children().filter(|n| n.has_tag_name("testcase")).collect();
@@ -488,19 +390,15 @@ fn junit_output_has_the_schema_s_required_structure() {
 fn junit_output_survives_hostile_names() {
     // Markup characters and a control character (which XML 1.0 can not carry even escaped) in
     // the command line, and an orphan whose failure message names it.
-    let out = check(&[
-        "--format",
-        "junit",
-        "--ready-log",
-        "^<ready & \"set\">$",
-        "--",
-        "sh",
-        "-c",
+    let mut args = argv("--format junit --ready-log '^<ready & \"set\">$' -- sh -c");
+    args.extend([
         // Ready only once the orphan has exec'd `sleep`: until then it is a forked `sh`.
         "trap 'exit 0' TERM; sleep 60 & until read -r c < /proc/$!/comm && [ \"$c\" = sleep ]; do :; done; \
-         echo '<ready & \"set\">'; wait",
-        "a<b>&'\"\u{1}c",
+         echo '<ready & \"set\">'; wait"
+            .to_owned(),
+        "a<b>&'\"\u{1}c".to_owned(),
     ]);
+    let out = check(&args);
     assert_eq!(out.code, 1, "{out}");
     let suite = validate_junit(&out.stdout, 1, 1);
     let command = suite
@@ -620,72 +518,22 @@ fn validate_junit(xml: &str, tests: usize, failures: usize) -> roxmltree::Node<'
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// What pidone-check did: exit code, stdout (the report), stderr (its messages and the app's output).
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl fmt::Display for Out {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "exit code {}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 /// Runs pidone-check to completion; a run that hangs fails the test after a minute instead of
 /// hanging it.
-fn check(args: &[&str]) -> Out {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pidone-check"))
-        .args(args)
+fn check(args: &[impl AsRef<OsStr>]) -> Out {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pidone-check"));
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start pidone-check");
-    let reader = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().unwrap()));
-    let stderr = reader(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("pidone-check {args:?} did not finish within a minute");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Out {
-        code: status.code().expect("pidone-check exited, not killed"),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
+        .stderr(Stdio::piped());
+    common::finish(cmd, Duration::from_secs(60)).0
 }
 
 /// An example application of the pidone package (`examples/`), built by `cargo test` at the
 /// workspace root next to the test binaries.
 fn example(name: &str) -> String {
     // target/<profile>/deps/check-<hash> -> target/<profile>/examples/<name>
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
+    let path = common::release_dir().join("examples").join(name);
     assert!(
         path.exists(),
         "{} is missing: run `cargo test` at the workspace root (it builds the examples)",
@@ -767,17 +615,4 @@ fn json_run(out: &Out, n: usize) -> &str {
     let rest = &out.stdout[start..];
     let end = rest[1..].find("{\"run\":").map_or(rest.len(), |e| e + 1);
     &rest[..end]
-}
-
-/// A non-negative integer field of a JSON object.
-fn json_number(object: &str, key: &str) -> u64 {
-    let at = object
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("no {key} in {object}"))
-        + key.len()
-        + 3;
-    let digits: String = object[at..].chars().take_while(char::is_ascii_digit).collect();
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} is not a number in {object}"))
 }

@@ -9,10 +9,13 @@
 //! Needs: root, podman, runc, busybox-static, podman-docker (`e2e/setup.sh`), and a release
 //! build of the workspace (`cargo build --release --workspace --all-targets`).
 
-use std::fmt;
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
+use common::{Out, argv, json_number, reader, release_dir, wait};
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -20,21 +23,11 @@ use std::time::{Duration, Instant};
 #[test]
 fn a_good_image_with_pidone_passes() {
     let images = images();
-    let out = check_image(&[
-        "--image",
-        &images.tag("good"),
-        "--ready-tcp",
-        "8080",
-        "--ready-log",
-        "^graceful: ready$",
-        "--ready-health",
-        "--ready-file",
-        "/app/graceful",
-        "--fail-on",
-        "warning",
-        "--format",
-        "json",
-    ]);
+    let out = images.check(
+        "good",
+        "--ready-tcp 8080 --ready-log '^graceful: ready$' --ready-health --ready-file /app/graceful \
+         --fail-on warning --format json",
+    );
     assert_eq!(out.code, 0, "{out}");
     let run = json_run(&out);
     assert!(run.contains("\"passed\":true"), "{out}");
@@ -58,14 +51,7 @@ fn a_good_image_with_pidone_passes() {
 #[test]
 fn the_docker_cli_path_works_too() {
     let images = images();
-    let out = check_image(&[
-        "--image",
-        &images.tag("good"),
-        "--runtime",
-        "/usr/bin/docker",
-        "--ready-log",
-        "ready",
-    ]);
+    let out = images.check("good", "--runtime /usr/bin/docker --ready-log ready");
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.starts_with("run 1/1: PASS: ready in "), "{out}");
     assert!(
@@ -80,16 +66,10 @@ fn the_docker_cli_path_works_too() {
 #[test]
 fn an_app_as_pid_1_that_ignores_sigterm_is_killed_by_the_runtime() {
     let images = images();
-    let out = check_image(&[
-        "--image",
-        &images.tag("apps"),
-        "--ready-log",
-        "ignore_term: ready",
-        "--runtime-timeout",
-        "2",
-        "--format",
-        "json",
-    ]);
+    let out = images.check(
+        "apps",
+        "--ready-log 'ignore_term: ready' --runtime-timeout 2 --format json",
+    );
     assert_eq!(out.code, 1, "{out}");
     let run = json_run(&out);
     assert!(
@@ -129,18 +109,10 @@ fn an_app_as_pid_1_that_ignores_sigterm_is_killed_by_the_runtime() {
 fn under_pidone_with_a_short_grace_the_init_kills_it() {
     // `-- ARGS` replace the CMD; --env reaches pidone.
     let images = images();
-    let out = check_image(&[
-        "--image",
-        &images.tag("apps"),
-        "--env",
-        "PIDONE_GRACE=1s",
-        "--ready-log",
-        "ignore_term: ready",
-        "--",
-        "/usr/local/bin/pidone",
-        "--",
-        "/app/ignore_term",
-    ]);
+    let out = images.check(
+        "apps",
+        "--env PIDONE_GRACE=1s --ready-log 'ignore_term: ready' -- /usr/local/bin/pidone -- /app/ignore_term",
+    );
     assert_eq!(out.code, 1, "{out}");
     let first = out.stdout.lines().next().unwrap_or_default();
     assert!(first.starts_with("run 1/1: FAIL: ready in "), "{out}");
@@ -168,20 +140,10 @@ fn under_pidone_with_a_short_grace_the_init_kills_it() {
 #[test]
 fn zombies_under_an_app_as_pid_1_are_found() {
     let images = images();
-    let out = check_image(&[
-        "--image",
-        &images.tag("apps"),
-        "--ready-log",
-        "leaky: ready",
-        "--ready-after",
-        "500ms",
-        "--format",
-        "json",
-        "--",
-        "/app/leaky",
-        "--zombies",
-        "5",
-    ]);
+    let out = images.check(
+        "apps",
+        "--ready-log 'leaky: ready' --ready-after 500ms --format json -- /app/leaky --zombies 5",
+    );
     assert_eq!(out.code, 1, "{out}");
     let run = json_run(&out);
     assert_eq!(json_number(run, "max_zombies"), 5, "{out}");
@@ -201,7 +163,7 @@ fn zombies_under_an_app_as_pid_1_are_found() {
 #[test]
 fn a_shell_form_entrypoint_is_an_error() {
     let images = images();
-    let out = check_image(&["--image", &images.tag("shell"), "--ready-log", "graceful: ready"]);
+    let out = images.check("shell", "--ready-log 'graceful: ready'");
     assert_eq!(out.code, 1, "{out}");
     assert!(
         out.stdout.contains(
@@ -214,44 +176,18 @@ fn a_shell_form_entrypoint_is_an_error() {
 #[test]
 fn ready_tcp_connects_inside_a_container_without_network() {
     let images = images();
-    let out = check_image(&[
-        "--image",
-        &images.tag("apps"),
-        "--network",
-        "none",
-        "--ready-tcp",
-        "9090",
-        "--ready-timeout",
-        "20s",
-        "--format",
-        "json",
-        "--",
-        "/usr/local/bin/pidone",
-        "--",
-        "/app/graceful",
-        "--port",
-        "9090",
-    ]);
+    let graceful = |probe: &str| {
+        images.check(
+            "apps",
+            &format!("--network none {probe} -- /usr/local/bin/pidone -- /app/graceful --port 9090"),
+        )
+    };
+    let out = graceful("--ready-tcp 9090 --ready-timeout 20s --format json");
     let run = json_run(&out);
     assert!(run.contains("\"passed\":true"), "{out}");
     assert!(json_number(run, "ready_ms") < 20_000, "{out}");
     // A port nobody listens on is never ready.
-    let out = check_image(&[
-        "--image",
-        &images.tag("apps"),
-        "--network",
-        "none",
-        "--ready-tcp",
-        "9091",
-        "--ready-timeout",
-        "1s",
-        "--",
-        "/usr/local/bin/pidone",
-        "--",
-        "/app/graceful",
-        "--port",
-        "9090",
-    ]);
+    let out = graceful("--ready-tcp 9091 --ready-timeout 1s");
     assert_eq!(out.code, 1, "{out}");
     assert!(
         out.stdout
@@ -263,18 +199,10 @@ fn ready_tcp_connects_inside_a_container_without_network() {
 #[test]
 fn junit_has_a_case_per_run_and_per_finding() {
     let images = images();
-    let out = check_image(&[
-        "--image",
-        &images.tag("apps"),
-        "--ready-log",
-        "ignore_term: ready",
-        "--runtime-timeout",
-        "1",
-        "--fail-on",
-        "warning",
-        "--format",
-        "junit",
-    ]);
+    let out = images.check(
+        "apps",
+        "--ready-log 'ignore_term: ready' --runtime-timeout 1 --fail-on warning --format junit",
+    );
     assert_eq!(out.code, 1, "{out}");
     let doc = roxmltree::Document::parse(&out.stdout)
         .unwrap_or_else(|e| panic!("not well-formed XML ({e}): {out}"));
@@ -329,7 +257,7 @@ fn junit_has_a_case_per_run_and_per_finding() {
 #[test]
 fn a_container_that_cannot_start_is_a_failed_run_quoting_the_runtime() {
     let images = images();
-    let out = check_image(&["--image", &images.tag("apps"), "--", "/no/such/app"]);
+    let out = images.check("apps", "-- /no/such/app");
     assert_eq!(out.code, 1, "{out}");
     assert!(
         out.stdout
@@ -352,14 +280,9 @@ fn sigterm_removes_the_container_at_once() {
     let images = images();
     // The stop would take the runtime's whole 30 s: SIGTERM arrives while it waits.
     let tag = images.tag("apps");
-    let args = [
-        "--image",
-        &tag,
-        "--ready-log",
-        "ignore_term: ready",
-        "--runtime-timeout",
-        "30",
-    ];
+    let args = argv(&format!(
+        "--image {tag} --ready-log 'ignore_term: ready' --runtime-timeout 30"
+    ));
     let out = interrupt(&args, "stop -t 30", nix_signal("TERM"));
     assert_eq!(out.code, 143, "{out}");
     assert!(
@@ -373,14 +296,7 @@ fn sigterm_removes_the_container_at_once() {
         "{out}"
     );
     // And during the readiness wait, with SIGINT (Ctrl-C).
-    let args = [
-        "--image",
-        &tag,
-        "--ready-file",
-        "/never",
-        "--ready-timeout",
-        "60s",
-    ];
+    let args = argv(&format!("--image {tag} --ready-file /never --ready-timeout 60s"));
     let out = interrupt(&args, "ignore_term: ready", nix_signal("INT"));
     assert_eq!(out.code, 130, "{out}");
     assert!(out.stdout.contains("cancelled by SIGINT"), "{out}");
@@ -460,6 +376,11 @@ struct Images {
 impl Images {
     fn tag(&self, name: &str) -> String {
         format!("{}-{name}:test", self.prefix)
+    }
+
+    /// pidone-check --image (the image `name`) with the arguments of the command line `line`.
+    fn check(&self, name: &str, line: &str) -> Out {
+        check_image(&argv(&format!("--image {} {line}", self.tag(name))))
     }
 }
 
@@ -582,29 +503,7 @@ fn podman(args: &[&str]) -> Command {
     c
 }
 
-/// target/release (the test binary is target/release/deps/image-HASH).
-fn release_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl fmt::Display for Out {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "exit code {}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn pidone_check(args: &[&str]) -> Command {
+fn pidone_check(args: &[impl AsRef<OsStr>]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pidone-check"));
     c.args(args)
         .env("CONTAINERS_CONF", containers_conf())
@@ -615,51 +514,20 @@ fn pidone_check(args: &[&str]) -> Command {
     c
 }
 
-fn check_image(args: &[&str]) -> Out {
+fn check_image(args: &[impl AsRef<OsStr>]) -> Out {
     run(pidone_check(args))
 }
 
-fn reader(pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut pipe = pipe;
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
 /// Runs pidone-check to completion (at most two minutes), then checks it left no container.
-fn run(mut cmd: Command) -> Out {
-    let mut child = cmd.spawn().expect("start pidone-check");
-    let stdout = reader(child.stdout.take().unwrap());
-    let stderr = reader(child.stderr.take().unwrap());
-    let code = wait(&mut child, Duration::from_secs(120));
-    let out = Out {
-        code,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    };
-    assert_no_container(child.id(), &out);
+fn run(cmd: Command) -> Out {
+    let (out, pid) = common::finish(cmd, Duration::from_secs(120));
+    assert_no_container(pid, &out);
     out
-}
-
-fn wait(child: &mut Child, limit: Duration) -> i32 {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().expect("pidone-check exited, not killed");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("pidone-check did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Starts pidone-check, waits for a line of its stderr that contains `marker`, sends it
 /// `sig`, and requires it to exit within 10 s leaving no container.
-fn interrupt(args: &[&str], marker: &str, sig: i32) -> Out {
+fn interrupt(args: &[impl AsRef<OsStr>], marker: &str, sig: i32) -> Out {
     let mut child = pidone_check(args).spawn().expect("start pidone-check");
     let stdout = reader(child.stdout.take().unwrap());
     let mut lines = BufReader::new(child.stderr.take().unwrap());
@@ -684,7 +552,11 @@ fn interrupt(args: &[&str], marker: &str, sig: i32) -> Out {
         Some(true)
     );
     let rest = reader(lines.into_inner());
-    let code = wait(&mut child, Duration::from_secs(30));
+    let code = wait(
+        &mut child,
+        Duration::from_secs(30),
+        &args.iter().map(AsRef::as_ref).collect::<Vec<&OsStr>>(),
+    );
     let took = sent.elapsed();
     stderr.push_str(&rest.join().unwrap());
     let out = Out {
@@ -726,18 +598,6 @@ fn json_run(out: &Out) -> &str {
         .unwrap_or_else(|| panic!("no run: {out}"));
     let rest = &out.stdout[start..];
     &rest[..rest.find('}').map_or(rest.len(), |e| e + 1)]
-}
-
-fn json_number(object: &str, key: &str) -> u64 {
-    let at = object
-        .find(&format!("\"{key}\":"))
-        .unwrap_or_else(|| panic!("no {key} in {object}"))
-        + key.len()
-        + 3;
-    let digits: String = object[at..].chars().take_while(char::is_ascii_digit).collect();
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("{key} is not a number in {object}"))
 }
 
 /// The ids of the findings of a JSON report, in order.
