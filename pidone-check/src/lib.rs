@@ -73,18 +73,21 @@ pub fn timestamp_now() -> String {
     )
 }
 
+/// pidone-check's own SIGINT/SIGTERM handling (both modes); None, said why, when it cannot have it.
+fn install_cancel() -> Option<Cancel> {
+    Cancel::install()
+        .map_err(|e| say(&format!("cannot handle SIGINT and SIGTERM: {e}")))
+        .ok()
+}
+
 /// Process mode (SPEC §6).
 fn check_process(config: &options::CheckConfig) -> i32 {
     if let Err(err) = run::find_command(&config.command[0]) {
         say(&err);
         return EXIT_USAGE;
     }
-    let cancel = match Cancel::install() {
-        Ok(c) => c,
-        Err(e) => {
-            say(&format!("cannot handle SIGINT and SIGTERM: {e}"));
-            return EXIT_USAGE;
-        }
+    let Some(cancel) = crate::install_cancel() else {
+        return EXIT_USAGE;
     };
     run::become_subreaper();
 

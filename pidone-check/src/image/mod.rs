@@ -49,12 +49,8 @@ pub fn main(cfg: &ImageConfig) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let cancel = match Cancel::install() {
-        Ok(c) => c,
-        Err(e) => {
-            say(&format!("cannot handle SIGINT and SIGTERM: {e}"));
-            return EXIT_USAGE;
-        }
+    let Some(cancel) = crate::install_cancel() else {
+        return EXIT_USAGE;
     };
     let info = match image_info(&rt, cfg) {
         Ok(info) => info,
