@@ -1,7 +1,7 @@
 //! The report of image mode (SPEC §6b): text, JSON (exactly the documented keys) or JUnit XML
 //! (a test case per run and per finding). Pure.
 
-use super::{xml_escape, xml_secs, xml_text};
+use super::{junit_suite_start, xml_escape, xml_secs, xml_text};
 use crate::image::audit::{Finding, RunObservation, is_init, killed_by};
 use crate::options::{Format, ImageConfig, Severity};
 use crate::process::verdict::show_elapsed;
@@ -196,33 +196,18 @@ fn junit(ctx: &Context, runs: &[RunObservation], findings: &[Finding]) -> String
         .filter(|&n| !run_passed(ctx, findings, n))
         .count()
         + findings.iter().filter(|f| failing(f)).count();
-    let total = xml_secs(ctx.total);
-    let suite = xml_escape(&format!("pidone-check --image {}", c.image));
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"pidone-check\" tests=\"{cases}\" failures=\"{failures}\" errors=\"0\" time=\"{total}\">"
+    let mut out = junit_suite_start(
+        &format!("pidone-check --image {}", c.image),
+        (cases, failures),
+        ctx.total,
+        (&ctx.timestamp, &ctx.hostname),
+        &[
+            ("image", c.image.clone()),
+            ("runtime", ctx.runtime.to_owned()),
+            ("runtime-timeout", format!("{}s", c.runtime_timeout.as_secs())),
+            ("fail-on", c.fail_on.as_str().to_owned()),
+        ],
     );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{suite}\" tests=\"{cases}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{total}\" timestamp=\"{}\" hostname=\"{}\">",
-        xml_escape(&ctx.timestamp),
-        xml_escape(&ctx.hostname)
-    );
-    out.push_str("    <properties>\n");
-    for (name, value) in [
-        ("image", c.image.clone()),
-        ("runtime", ctx.runtime.to_owned()),
-        ("runtime-timeout", format!("{}s", c.runtime_timeout.as_secs())),
-        ("fail-on", c.fail_on.as_str().to_owned()),
-    ] {
-        let _ = writeln!(
-            out,
-            "      <property name=\"{name}\" value=\"{}\"/>",
-            xml_escape(&value)
-        );
-    }
-    out.push_str("    </properties>\n");
     let classname = xml_escape(&format!("pidone-check.image.{}", c.image));
     for (i, o) in runs.iter().enumerate() {
         let n = i as u32 + 1;

@@ -232,8 +232,42 @@ pub(crate) fn xml_secs(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 
-/// JUnit XML as Jenkins, GitLab and GitHub reporters read it: one testsuite, one testcase per
-/// run, a `<failure>` naming every reason.
+/// The start of a JUnit document, as Jenkins, GitLab and GitHub reporters read it: one
+/// testsuite named `suite` with `(tests, failures)` cases, started at `(timestamp, hostname)`,
+/// and its properties. The caller adds the testcases and closes both elements.
+pub(crate) fn junit_suite_start(
+    suite: &str,
+    (tests, failures): (usize, usize),
+    total: Duration,
+    (timestamp, hostname): (&str, &str),
+    properties: &[(&str, String)],
+) -> String {
+    let total = xml_secs(total);
+    let suite = xml_escape(suite);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"pidone-check\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{total}\">"
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{suite}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{total}\" timestamp=\"{}\" hostname=\"{}\">",
+        xml_escape(timestamp),
+        xml_escape(hostname)
+    );
+    out.push_str("    <properties>\n");
+    for (name, value) in properties {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            xml_escape(value)
+        );
+    }
+    out.push_str("    </properties>\n");
+    out
+}
+
+/// JUnit XML: one testsuite, one testcase per run, a `<failure>` naming every reason.
 fn junit(ctx: &Context, runs: &[Run]) -> String {
     let c = ctx.config;
     let program = c
@@ -246,35 +280,20 @@ fn junit(ctx: &Context, runs: &[Run]) -> String {
         .unwrap_or_default();
     let n = runs.len();
     let bad = failed(runs);
-    let total = xml_secs(ctx.total);
-    let suite = xml_escape(&format!("pidone-check {}", command_line(ctx)));
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"pidone-check\" tests=\"{n}\" failures=\"{bad}\" errors=\"0\" time=\"{total}\">"
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{suite}\" tests=\"{n}\" failures=\"{bad}\" errors=\"0\" skipped=\"0\" time=\"{total}\" timestamp=\"{}\" hostname=\"{}\">",
-        xml_escape(&ctx.timestamp),
-        xml_escape(&ctx.hostname)
-    );
-    out.push_str("    <properties>\n");
     let codes: Vec<String> = c.expect_exit.iter().map(u8::to_string).collect();
-    for (name, value) in [
-        ("command", command_line(ctx)),
-        ("signal", c.signal.to_string()),
-        ("within", show_duration(c.within)),
-        ("expect-exit", codes.join(",")),
-        ("allow-orphans", c.allow_orphans.to_string()),
-    ] {
-        let _ = writeln!(
-            out,
-            "      <property name=\"{name}\" value=\"{}\"/>",
-            xml_escape(&value)
-        );
-    }
-    out.push_str("    </properties>\n");
+    let mut out = junit_suite_start(
+        &format!("pidone-check {}", command_line(ctx)),
+        (n, bad),
+        ctx.total,
+        (&ctx.timestamp, &ctx.hostname),
+        &[
+            ("command", command_line(ctx)),
+            ("signal", c.signal.to_string()),
+            ("within", show_duration(c.within)),
+            ("expect-exit", codes.join(",")),
+            ("allow-orphans", c.allow_orphans.to_string()),
+        ],
+    );
     let classname = xml_escape(&format!("pidone-check.{program}"));
     for (i, run) in runs.iter().enumerate() {
         let summary = xml_text(&summary(ctx, &run.outcome));
