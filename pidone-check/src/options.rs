@@ -563,6 +563,27 @@ pub fn show_duration(d: Duration) -> String {
     }
 }
 
+/// For the unit tests of every module: a command line parsed into its configuration, panicking
+/// on anything else.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    pub fn check(list: &[&str]) -> CheckConfig {
+        match parse(&list.iter().map(OsString::from).collect::<Vec<_>>(), |_| None) {
+            Ok(Invocation::Check(c)) => *c,
+            other => panic!("{list:?}: {other:?}"),
+        }
+    }
+
+    pub fn image(list: &[&str]) -> ImageConfig {
+        match parse(&list.iter().map(OsString::from).collect::<Vec<_>>(), |_| None) {
+            Ok(Invocation::Image(c)) => *c,
+            other => panic!("{list:?}: {other:?}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,19 +596,7 @@ mod tests {
         None
     }
 
-    fn check(list: &[&str]) -> CheckConfig {
-        match parse(&args(list), no_env) {
-            Ok(Invocation::Check(c)) => *c,
-            other => panic!("{list:?}: {other:?}"),
-        }
-    }
-
-    fn image(list: &[&str]) -> ImageConfig {
-        match parse(&args(list), no_env) {
-            Ok(Invocation::Image(c)) => *c,
-            other => panic!("{list:?}: {other:?}"),
-        }
-    }
+    use testing::{check, image};
 
     fn error(list: &[&str]) -> String {
         match parse(&args(list), no_env) {

@@ -383,15 +383,9 @@ pub fn fails(findings: &[Finding], fail_on: Severity) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::{Invocation, parse};
 
     fn cfg(extra: &[&str]) -> ImageConfig {
-        let mut args: Vec<std::ffi::OsString> = vec!["--image".into(), "x".into()];
-        args.extend(extra.iter().map(Into::into));
-        match parse(&args, |_| None) {
-            Ok(Invocation::Image(c)) => *c,
-            other => panic!("{other:?}"),
-        }
+        crate::options::testing::image(&[&["--image", "x"], extra].concat())
     }
 
     /// A clean run: ready, stopped in 200ms with exit 0 under pidone.

@@ -155,15 +155,9 @@ pub fn judge(config: &CheckConfig, o: &Outcome) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::{Invocation, parse};
 
     fn config(extra: &[&str]) -> CheckConfig {
-        let mut args: Vec<std::ffi::OsString> = extra.iter().map(Into::into).collect();
-        args.push("app".into());
-        match parse(&args, |_| None) {
-            Ok(Invocation::Check(c)) => *c,
-            other => panic!("{other:?}"),
-        }
+        crate::options::testing::check(&[extra, &["app"]].concat())
     }
 
     fn clean() -> Outcome {

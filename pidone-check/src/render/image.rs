@@ -259,15 +259,9 @@ fn junit(ctx: &Context, runs: &[RunObservation], findings: &[Finding]) -> String
 mod tests {
     use super::*;
     use crate::image::audit::{ImageInfo, image_findings, run_findings};
-    use crate::options::{Invocation, parse};
 
     fn cfg(extra: &[&str]) -> ImageConfig {
-        let mut args: Vec<std::ffi::OsString> = vec!["--image".into(), "app:1".into()];
-        args.extend(extra.iter().map(Into::into));
-        match parse(&args, |_| None) {
-            Ok(Invocation::Image(c)) => *c,
-            other => panic!("{other:?}"),
-        }
+        crate::options::testing::image(&[&["--image", "app:1"], extra].concat())
     }
 
     fn killed_run() -> RunObservation {
