@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{block_signals, die, duration, got, number, say, wait_signal};
+use common::{Options, block_signals, die, duration, got, number, say, wait_signal};
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -31,19 +31,15 @@ fn parse_opts() -> Result<Opts, String> {
         ready_file: None,
         marker: None,
     };
-    let mut args = std::env::args_os().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or(format!("{} needs a value", arg.to_string_lossy()))
-        };
-        match arg.to_str() {
-            Some("--port") => o.port = number(value()?)?,
-            Some("--drain") => o.drain = duration(value()?)?,
-            Some("--exit-code") => o.exit_code = number::<u8>(value()?)?.into(),
-            Some("--ready-file") => o.ready_file = Some(value()?.into()),
-            Some("--marker") => o.marker = Some(value()?.into()),
-            _ => return Err(format!("unknown argument {}", arg.to_string_lossy())),
+    let mut args = Options::new();
+    while let Some(name) = args.next_name() {
+        match name.as_str() {
+            "--port" => o.port = number(args.value()?)?,
+            "--drain" => o.drain = duration(args.value()?)?,
+            "--exit-code" => o.exit_code = number::<u8>(args.value()?)?.into(),
+            "--ready-file" => o.ready_file = Some(args.value()?.into()),
+            "--marker" => o.marker = Some(args.value()?.into()),
+            _ => return Err(args.unknown()),
         }
     }
     Ok(o)

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{block_signals, die, duration, got, number, say, sig_name, wait_signal};
+use common::{Options, block_signals, die, duration, got, number, say, sig_name, wait_signal};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -26,19 +26,15 @@ struct Opts {
 
 fn parse_opts() -> Result<Opts, String> {
     let mut o = Opts::default();
-    let mut args = std::env::args_os().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or(format!("{} needs a value", arg.to_string_lossy()))
-        };
-        match arg.to_str() {
-            Some("--orphans") => o.orphans = number(value()?)?,
-            Some("--zombies") => o.zombies = number(value()?)?,
-            Some("--marker-dir") => o.marker_dir = Some(value()?.into()),
-            Some("--exit-after") => o.exit_after = Some(duration(value()?)?),
-            Some("--ready-file") => o.ready_file = Some(value()?.into()),
-            _ => return Err(format!("unknown argument {}", arg.to_string_lossy())),
+    let mut args = Options::new();
+    while let Some(name) = args.next_name() {
+        match name.as_str() {
+            "--orphans" => o.orphans = number(args.value()?)?,
+            "--zombies" => o.zombies = number(args.value()?)?,
+            "--marker-dir" => o.marker_dir = Some(args.value()?.into()),
+            "--exit-after" => o.exit_after = Some(duration(args.value()?)?),
+            "--ready-file" => o.ready_file = Some(args.value()?.into()),
+            _ => return Err(args.unknown()),
         }
     }
     Ok(o)

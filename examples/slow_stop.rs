@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{block_signals, die, duration, got, number, say, wait_signal};
+use common::{Options, block_signals, die, duration, got, number, say, wait_signal};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -28,19 +28,15 @@ fn parse_opts() -> Result<Opts, String> {
         state: None,
         ready_file: None,
     };
-    let mut args = std::env::args_os().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or(format!("{} needs a value", arg.to_string_lossy()))
-        };
-        match arg.to_str() {
-            Some("--stop-time") => o.stop_time = duration(value()?)?,
-            Some("--exit-code") => o.exit_code = number::<u8>(value()?)?.into(),
-            Some("--hang-every") => o.hang_every = number(value()?)?,
-            Some("--state") => o.state = Some(value()?.into()),
-            Some("--ready-file") => o.ready_file = Some(value()?.into()),
-            _ => return Err(format!("unknown argument {}", arg.to_string_lossy())),
+    let mut args = Options::new();
+    while let Some(name) = args.next_name() {
+        match name.as_str() {
+            "--stop-time" => o.stop_time = duration(args.value()?)?,
+            "--exit-code" => o.exit_code = number::<u8>(args.value()?)?.into(),
+            "--hang-every" => o.hang_every = number(args.value()?)?,
+            "--state" => o.state = Some(args.value()?.into()),
+            "--ready-file" => o.ready_file = Some(args.value()?.into()),
+            _ => return Err(args.unknown()),
         }
     }
     if o.hang_every > 0 && o.state.is_none() {

@@ -15,10 +15,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use support::*;
 
-fn probe() -> PathBuf {
-    helper_bin("hard_probe")
-}
-
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
@@ -49,7 +45,7 @@ struct Runnable {
 impl Runnable {
     fn new() -> Runnable {
         let dir = TempDir::new();
-        for (from, name) in [(pidone_bin(), "pidone"), (probe(), "hard_probe")] {
+        for (from, name) in [(pidone_bin(), "pidone"), (hard_probe(), "hard_probe")] {
             fs::copy(&from, dir.join(name)).expect("copy binary");
         }
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -75,13 +71,16 @@ struct ExecCase {
     reason: &'static str,
 }
 
+/// Writes `dir/name` with `content` and permission bits `mode`; returns its path.
+fn write_file(dir: &TempDir, name: &str, content: &[u8], mode: u32) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, content).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
 fn exec_cases(dir: &TempDir) -> Vec<ExecCase> {
-    let write = |name: &str, content: &[u8], mode: u32| {
-        let path = dir.join(name);
-        fs::write(&path, content).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
-        path
-    };
+    let write = |name: &str, content: &[u8], mode: u32| write_file(dir, name, content, mode);
     let not_executable = write("not-executable", b"#!/bin/sh\nexit 0\n", 0o644);
     let bad_interpreter = write("bad-interpreter", b"#!/nonexistent/interpreter\n", 0o755);
     let subdir = dir.join("a-directory");
@@ -143,10 +142,11 @@ fn exec_cases(dir: &TempDir) -> Vec<ExecCase> {
 fn exec_failures(nested: bool) {
     let dir = TempDir::new();
     for case in exec_cases(&dir) {
-        let mut launch = Launch::pidone().arg("--").arg(&case.command).arg("arg");
-        if nested {
-            launch = launch.not_pid1();
-        }
+        let launch = Launch::pidone()
+            .arg("--")
+            .arg(&case.command)
+            .arg("arg")
+            .not_pid1_if(nested);
         let out = launch.run(secs(10));
         assert_eq!(out.status, Status::Exited(case.code), "{}: {out}", case.what);
         assert_one_pidone_line(
@@ -208,9 +208,7 @@ fn exec_failure_message_is_one_line() {
 fn a_script_without_shebang_runs_through_the_shell_fallback() {
     // execvp's ENOEXEC fallback: /bin/sh runs the file, and its exit code is the child's.
     let dir = TempDir::new();
-    let script = dir.join("no-shebang");
-    fs::write(&script, "exit 42\n").unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let script = write_file(&dir, "no-shebang", b"exit 42\n", 0o755);
     Launch::pidone()
         .arg("--")
         .arg(&script)
@@ -218,9 +216,12 @@ fn a_script_without_shebang_runs_through_the_shell_fallback() {
         .assert_code(42);
 
     // Binary garbage goes the same way: whatever /bin/sh makes of it, never a 126 from pidone.
-    let garbage = dir.join("garbage");
-    fs::write(&garbage, b"\x7fELF\x02\x01\x01\x00garbage\n\x00\x00").unwrap();
-    fs::set_permissions(&garbage, fs::Permissions::from_mode(0o755)).unwrap();
+    let garbage = write_file(
+        &dir,
+        "garbage",
+        b"\x7fELF\x02\x01\x01\x00garbage\n\x00\x00",
+        0o755,
+    );
     let sh = std::process::Command::new("/bin/sh")
         .arg(&garbage)
         .output()
@@ -234,14 +235,12 @@ fn a_script_without_shebang_and_no_shell_is_127() {
     // execvp's fallback needs /bin/sh; with /usr hidden (/bin is a link into it on merged-/usr
     // systems, and is hidden too otherwise) it is ENOENT, whatever the file itself is.
     let dir = TempDir::new();
-    let script = dir.join("no-shebang");
-    fs::write(&script, "exit 42\n").unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let script = write_file(&dir, "no-shebang", b"exit 42\n", 0o755);
     let mut wrap = vec!["wrap", "--tmpfs", "/usr"];
     if !fs::symlink_metadata("/bin").unwrap().file_type().is_symlink() {
         wrap.extend(["--tmpfs", "/bin"]);
     }
-    let out = Launch::new(probe())
+    let out = Launch::new(hard_probe())
         .not_pid1()
         .args(&wrap)
         .arg("--")
@@ -318,7 +317,7 @@ fn exec_failure_e2big_is_1_and_one_line() {
 #[test]
 fn fork_failure_for_the_command_is_exit_1_with_a_clear_message() {
     let bin = Runnable::new();
-    let out = Launch::new(probe())
+    let out = Launch::new(hard_probe())
         .not_pid1()
         .args(["wrap", "--nproc", "1", "--uid", "64202", "--"])
         .arg(bin.pidone())
@@ -334,7 +333,7 @@ fn orphans_under_a_process_limit_are_all_reaped() {
     // Limit 8: pidone, the probe and an intermediate leave room for 5 orphans; each
     // intermediate tries 10 forks, so forks fail every time until pidone reaps.
     let bin = Runnable::new();
-    let out = Launch::new(probe())
+    let out = Launch::new(hard_probe())
         .not_pid1()
         .args(["wrap", "--nproc", "8", "--uid", "64201", "--"])
         .arg(bin.pidone())
@@ -367,7 +366,7 @@ fn parse_orphans_line(out: &Outcome) -> (u64, u64) {
 
 fn regroup(wrap: &[&str], pidone_args: &[&str], mode: &str, sibling: bool) -> (Outcome, Duration) {
     let dir = TempDir::new();
-    let mut launch = Launch::new(probe()).not_pid1();
+    let mut launch = Launch::new(hard_probe()).not_pid1();
     if sibling {
         launch = launch.sibling();
     }
@@ -378,9 +377,7 @@ fn regroup(wrap: &[&str], pidone_args: &[&str], mode: &str, sibling: bool) -> (O
         .arg("--")
         .arg(pidone_bin())
         .args(pidone_args)
-        .arg("--")
-        .arg(probe())
-        .args(["regroup", mode])
+        .hard_probe(["regroup", mode])
         .arg(dir.join("ready"))
         .run(secs(20));
     (out, start.elapsed())
@@ -415,13 +412,12 @@ fn proc_hidden_and_a_leftover_outside_the_group_does_not_hang() {
 fn stop_with_proc_hidden(mode: &str) -> (Outcome, Duration) {
     let dir = TempDir::new();
     let ready = dir.join("ready");
-    let p = Launch::new(probe())
+    let p = Launch::new(hard_probe())
         .not_pid1()
         .args(["wrap", "--hide-proc", "--"])
         .arg(pidone_bin())
-        .args(["--grace", "1s", "--cleanup-grace", "1s", "--"])
-        .arg(probe())
-        .args(["regroup", mode])
+        .args(["--grace", "1s", "--cleanup-grace", "1s"])
+        .hard_probe(["regroup", mode])
         .arg(&ready)
         .spawn();
     wait_for_file(&ready, secs(10));
@@ -474,13 +470,12 @@ fn tiny_fd_limits_give_a_clear_error_or_a_clean_run_never_a_hang() {
     let mut outcomes = Vec::new();
     for limit in 0..=8u32 {
         let dir = TempDir::new();
-        let out = Launch::new(probe())
+        let out = Launch::new(hard_probe())
             .not_pid1()
             .args(["wrap", "--nofile", &limit.to_string(), "--"])
             .arg(pidone_bin())
-            .args(["--cleanup-grace", "5s", "--"])
-            .arg(probe())
-            .args(["regroup", "stay-exit"])
+            .args(["--cleanup-grace", "5s"])
+            .hard_probe(["regroup", "stay-exit"])
             .arg(dir.join("ready"))
             .run(secs(20));
         match out.status {
@@ -499,27 +494,16 @@ fn tiny_fd_limits_give_a_clear_error_or_a_clean_run_never_a_hang() {
 // ---------------------------------------------------------------------------------------------
 // children that stop, close their stdio, or change process group
 
-fn main_child(p: &Pid1) -> i32 {
-    let mut child = 0;
-    wait_until("pidone's child", secs(10), || {
-        child = children_of(p.pid).first().copied().unwrap_or(0);
-        child != 0
-    });
-    child
-}
-
 fn stop_self(sig: i32) {
     let dir = TempDir::new();
     let ready = dir.join("ready");
     let p = Launch::pidone()
-        .arg("--")
-        .arg(probe())
-        .args(["stop-self", &sig.to_string()])
+        .hard_probe(["stop-self", &sig.to_string()])
         .arg(&ready)
         .arg("7")
         .spawn();
     wait_for_file(&ready, secs(10));
-    let child = main_child(&p);
+    let child = first_child(p.pid);
     wait_until("the child to stop", secs(10), || proc_state(child) == Some('T'));
     // pidone does not mistake a stopped child for an exited one, and still forwards CONT.
     assert!(p.is_running());
@@ -544,14 +528,13 @@ fn a_stopped_child_does_not_hold_up_the_grace() {
     let dir = TempDir::new();
     let ready = dir.join("ready");
     let p = Launch::pidone()
-        .args(["--grace", "1s", "--"])
-        .arg(probe())
-        .args(["stop-self", &libc::SIGSTOP.to_string()])
+        .args(["--grace", "1s"])
+        .hard_probe(["stop-self", &libc::SIGSTOP.to_string()])
         .arg(&ready)
         .arg("7")
         .spawn();
     wait_for_file(&ready, secs(10));
-    let child = main_child(&p);
+    let child = first_child(p.pid);
     wait_until("the child to stop", secs(10), || proc_state(child) == Some('T'));
     let start = Instant::now();
     p.signal(libc::SIGTERM);
@@ -564,13 +547,10 @@ fn a_stopped_child_does_not_hold_up_the_grace() {
 #[test]
 fn a_child_that_closes_its_stdio_is_still_reaped() {
     for nested in [false, true] {
-        let mut launch = Launch::pidone()
-            .args(["--report", "json", "--"])
-            .arg(probe())
-            .args(["close-stdio", "5"]);
-        if nested {
-            launch = launch.not_pid1();
-        }
+        let launch = Launch::pidone()
+            .args(["--report", "json"])
+            .hard_probe(["close-stdio", "5"])
+            .not_pid1_if(nested);
         let out = launch.run(secs(10));
         out.assert_code(5);
         // The orphan that wrote into the closed descriptors was reaped too (as PID 1 it may
@@ -585,13 +565,11 @@ fn pidone_started_without_stdio_runs_and_leaks_nothing() {
     // see them closed, exactly as pidone found them.
     let dir = TempDir::new();
     let report = dir.join("report");
-    let out = Launch::new(probe())
+    let out = Launch::new(hard_probe())
         .not_pid1()
         .args(["wrap", "--close-stdio", "--"])
         .arg(pidone_bin())
-        .arg("--")
-        .arg(probe())
-        .args(["report", "--out"])
+        .hard_probe(["report", "--out"])
         .arg(&report)
         .run(secs(10));
     out.assert_code(0);
@@ -602,14 +580,11 @@ fn pidone_started_without_stdio_runs_and_leaks_nothing() {
 
 fn regroup_cleanup(mode: &str, nested: bool) {
     let dir = TempDir::new();
-    let mut launch = Launch::pidone()
-        .args(["--report", "json", "--cleanup-grace", "10s", "--"])
-        .arg(probe())
-        .args(["regroup", mode])
-        .arg(dir.join("ready"));
-    if nested {
-        launch = launch.not_pid1();
-    }
+    let launch = Launch::pidone()
+        .args(["--report", "json", "--cleanup-grace", "10s"])
+        .hard_probe(["regroup", mode])
+        .arg(dir.join("ready"))
+        .not_pid1_if(nested);
     let out = launch.run(secs(20));
     out.assert_code(3);
     // Found through /proc whatever its group or session, and terminated (not left to the
@@ -649,9 +624,8 @@ fn dash_g_reaches_a_child_that_left_its_process_group() {
             launch = launch.arg("-g");
         }
         let p = launch
-            .args(["--grace", "5s", "--report", "json", "--"])
-            .arg(probe())
-            .args(["regroup", "leave"])
+            .args(["--grace", "5s", "--report", "json"])
+            .hard_probe(["regroup", "leave"])
             .arg(&ready)
             .spawn();
         wait_for_file(&ready, secs(10));
@@ -673,9 +647,8 @@ fn dash_g_reaches_a_child_that_left_its_process_group() {
 fn reaps_100000_short_lived_orphans_as_pid1() {
     let start = Instant::now();
     let out = Launch::pidone()
-        .args(["--report", "json", "--"])
-        .arg(probe())
-        .args(["orphans", "100000", "1000"])
+        .args(["--report", "json"])
+        .hard_probe(["orphans", "100000", "1000"])
         .run(secs(90));
     out.assert_code(0);
     assert!(out.stdout.contains("orphans=100000"), "{out}");
@@ -687,9 +660,8 @@ fn reaps_100000_short_lived_orphans_as_pid1() {
 fn reaps_20000_short_lived_orphans_as_a_subreaper() {
     let out = Launch::pidone()
         .not_pid1()
-        .args(["--report", "json", "--"])
-        .arg(probe())
-        .args(["orphans", "20000", "500"])
+        .args(["--report", "json"])
+        .hard_probe(["orphans", "20000", "500"])
         .run(secs(60));
     out.assert_code(0);
     assert_eq!(out.report_json().get("reaped").as_i64(), 20_000, "{out}");
@@ -708,21 +680,17 @@ fn signal_storm(nested: bool) {
     let ready = dir.join("ready");
     let done = dir.join("done");
     let seen_file = dir.join("seen");
-    let mut launch = Launch::pidone();
-    if nested {
-        launch = launch.not_pid1();
-    }
-    let p = launch
-        .args(["--grace", "none", "--report", "json", "--"])
-        .arg(probe())
-        .arg("storm-target")
+    let p = Launch::pidone()
+        .not_pid1_if(nested)
+        .args(["--grace", "none", "--report", "json"])
+        .hard_probe(["storm-target"])
         .arg(&ready)
         .arg(&done)
         .arg(&seen_file)
         .spawn();
     wait_for_file(&ready, secs(10));
     // In nested mode the launcher's init would forward; send to pidone directly instead.
-    let target = if nested { main_child(&p) } else { p.pid };
+    let target = if nested { first_child(p.pid) } else { p.pid };
     let signals = storm_signals();
     let start = Instant::now();
     let mut sent = 0u64;
@@ -789,12 +757,7 @@ fn survives_a_signal_storm_when_not_pid1_and_still_forwards() {
 fn sigstop_and_sigcont_to_pidone_lose_nothing() {
     let dir = TempDir::new();
     let ready = dir.join("ready");
-    let p = Launch::pidone()
-        .arg("--")
-        .arg(probe())
-        .arg("wait-signal")
-        .arg(&ready)
-        .spawn();
+    let p = Launch::pidone().hard_probe(["wait-signal"]).arg(&ready).spawn();
     wait_for_file(&ready, secs(10));
     p.signal(libc::SIGSTOP);
     wait_until("pidone to stop", secs(10), || proc_state(p.pid) == Some('T'));
@@ -816,19 +779,14 @@ fn a_child_that_exits_while_pidone_is_stopped_is_reaped_after_sigcont() {
     for nested in [false, true] {
         let dir = TempDir::new();
         let done = dir.join("done");
-        let mut launch = Launch::pidone();
-        if nested {
-            launch = launch.not_pid1();
-        }
-        let p = launch
-            .arg("--")
-            .arg(probe())
-            .arg("exit-when")
+        let p = Launch::pidone()
+            .not_pid1_if(nested)
+            .hard_probe(["exit-when"])
             .arg(&done)
             .arg("9")
             .spawn();
-        let pidone = if nested { main_child(&p) } else { p.pid };
-        let child = main_child_of(pidone);
+        let pidone = if nested { first_child(p.pid) } else { p.pid };
+        let child = first_child(pidone);
         // SAFETY: a pid of our own test namespace, not yet reaped by its parent.
         unsafe { libc::kill(pidone, libc::SIGSTOP) };
         wait_until("pidone to stop", secs(10), || proc_state(pidone) == Some('T'));
@@ -843,24 +801,14 @@ fn a_child_that_exits_while_pidone_is_stopped_is_reaped_after_sigcont() {
     }
 }
 
-fn main_child_of(pid: i32) -> i32 {
-    let mut child = 0;
-    wait_until("a child", secs(10), || {
-        child = children_of(pid).first().copied().unwrap_or(0);
-        child != 0
-    });
-    child
-}
-
 /// A process names itself (comm) with a newline and a fake pidone line; pidone's warning
 /// that names it before the SIGKILL stays one line.
 #[test]
 fn a_process_name_can_not_inject_lines_into_pidones_warnings() {
     let dir = TempDir::new();
     let out = Launch::pidone()
-        .args(["--cleanup-grace", "0", "--"])
-        .arg(probe())
-        .arg("leave-ignorer")
+        .args(["--cleanup-grace", "0"])
+        .hard_probe(["leave-ignorer"])
         .arg(dir.join("pid"))
         .arg("x\npidone: fake")
         .run(secs(10));

@@ -77,11 +77,9 @@ fn clean_start_when_not_pid1() {
 fn pidone_moves_to_root(nested: bool) {
     let dir = TempDir::new();
     let ready = dir.join("ready");
-    let mut launch = Launch::pidone().cwd(dir.path());
-    if nested {
-        launch = launch.not_pid1();
-    }
-    let p = launch
+    let p = Launch::pidone()
+        .cwd(dir.path())
+        .not_pid1_if(nested)
         .arg("--")
         .arg(testkit())
         .args(["sleep", "--ready"])
@@ -155,10 +153,10 @@ fn the_child_sees_exactly_the_fds_passed_to_pidone() {
     let file = std::fs::File::create(&path).unwrap();
     let (r, w) = std::io::pipe().unwrap();
     for nested in [false, true] {
-        let mut launch = Launch::pidone().pass_fd(&file, 9).pass_fd(&r, 5);
-        if nested {
-            launch = launch.not_pid1();
-        }
+        let launch = Launch::pidone()
+            .pass_fd(&file, 9)
+            .pass_fd(&r, 5)
+            .not_pid1_if(nested);
         let (s, out) = status(launch);
         assert_eq!(s["fds"], "0,1,2,5,9", "nested={nested}: {out}");
         assert_eq!(s["fd.9"], path.to_str().unwrap(), "{out}");

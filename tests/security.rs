@@ -11,13 +11,8 @@ mod support;
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::PathBuf;
 use std::time::Duration;
 use support::*;
-
-fn probe() -> PathBuf {
-    helper_bin("hard_probe")
-}
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -39,15 +34,13 @@ fn compare(
     configure: impl Fn(Launch) -> Launch,
     extra_args: &[OsString],
 ) -> (Outcome, Outcome) {
-    let mode = |l: Launch| if nested { l.not_pid1() } else { l };
-    let direct = configure(mode(Launch::new(probe())))
+    let mode = |l: Launch| l.not_pid1_if(nested);
+    let direct = configure(mode(Launch::new(hard_probe())))
         .arg("report")
         .args(extra_args)
         .run(secs(30));
     let under = configure(mode(Launch::pidone()))
-        .arg("--")
-        .arg(probe())
-        .arg("report")
+        .hard_probe(["report"])
         .args(extra_args)
         .run(secs(30));
     direct.assert_code(0);
@@ -115,14 +108,9 @@ fn pidones_own_descriptors_are_all_close_on_exec() {
     for nested in [false, true] {
         let dir = TempDir::new();
         let ready = dir.join("ready");
-        let mut launch = Launch::pidone();
-        if nested {
-            launch = launch.not_pid1();
-        }
-        let p = launch
-            .arg("--")
-            .arg(probe())
-            .arg("wait-signal")
+        let p = Launch::pidone()
+            .not_pid1_if(nested)
+            .hard_probe(["wait-signal"])
             .arg(&ready)
             .spawn();
         wait_for_file(&ready, secs(10));
@@ -225,9 +213,8 @@ fn an_inherited_ignored_sigchld_does_not_stop_pidone_reaping() {
     let dir = TempDir::new();
     let out = Launch::pidone()
         .ignore_signal(libc::SIGCHLD)
-        .args(["--report", "json", "--cleanup-grace", "0", "--"])
-        .arg(probe())
-        .args(["regroup", "stay-exit"])
+        .args(["--report", "json", "--cleanup-grace", "0"])
+        .hard_probe(["regroup", "stay-exit"])
         .arg(dir.join("ready"))
         .run(secs(10));
     out.assert_code(3);
@@ -279,12 +266,7 @@ fn arguments_pass_through_byte_exact_even_100000_of_them() {
         .iter()
         .map(|a| format!("arg {}", hex(a.as_bytes())))
         .collect();
-    let out = Launch::pidone()
-        .arg("--")
-        .arg(probe())
-        .arg("report")
-        .args(&args)
-        .run(secs(60));
+    let out = Launch::pidone().hard_probe(["report"]).args(&args).run(secs(60));
     out.assert_code(0);
     let got = report_lines(&out, &["arg"]);
     assert_eq!(got.len(), want.len());
@@ -318,16 +300,14 @@ fn a_reused_pid_never_redirects_a_signal() {
         if dash_g {
             pidone_args.push("-g");
         }
-        let p = Launch::new(probe())
+        let p = Launch::new(hard_probe())
             .not_pid1()
             .arg("pid-reuse")
             .args([&pidfile, &ready, &marker])
             .arg("--")
             .arg(pidone_bin())
             .args(&pidone_args)
-            .arg("--")
-            .arg(probe())
-            .arg("leave-ignorer")
+            .hard_probe(["leave-ignorer"])
             .arg(&pidfile)
             .spawn();
         wait_for_file(&ready, secs(20));

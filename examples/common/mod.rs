@@ -150,6 +150,48 @@ pub fn sig_name(sig: i32) -> String {
     format!("SIG{name}")
 }
 
+/// The command line's `--name value` options, read one name at a time:
+///
+/// ```text
+/// let mut args = Options::new();
+/// while let Some(name) = args.next_name() {
+///     match name.as_str() {
+///         "--port" => port = number(args.value()?)?,
+///         _ => return Err(args.unknown()),
+///     }
+/// }
+/// ```
+pub struct Options {
+    args: std::iter::Skip<std::env::ArgsOs>,
+    name: String,
+}
+
+impl Options {
+    pub fn new() -> Options {
+        Options {
+            args: std::env::args_os().skip(1),
+            name: String::new(),
+        }
+    }
+
+    /// The next option's name, or None at the end. A name that is not UTF-8 is decoded lossily,
+    /// so it matches no option and is reported as unknown.
+    pub fn next_name(&mut self) -> Option<String> {
+        self.name = self.args.next()?.to_string_lossy().into_owned();
+        Some(self.name.clone())
+    }
+
+    /// The value that follows the option's name.
+    pub fn value(&mut self) -> Result<OsString, String> {
+        self.args.next().ok_or(format!("{} needs a value", self.name))
+    }
+
+    /// The error for a name that is no option.
+    pub fn unknown(&self) -> String {
+        format!("unknown argument {}", self.name)
+    }
+}
+
 pub fn number<T: std::str::FromStr>(s: OsString) -> Result<T, String> {
     s.to_str()
         .and_then(|v| v.parse().ok())

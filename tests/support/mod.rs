@@ -127,6 +127,11 @@ pub fn testkit() -> PathBuf {
     helper_bin("testkit")
 }
 
+/// The probe of pidone's hardening and security (testkit/src/bin/hard_probe.rs).
+pub fn hard_probe() -> PathBuf {
+    helper_bin("hard_probe")
+}
+
 /// CLOCK_MONOTONIC in nanoseconds (the same clock in every PID namespace).
 pub fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -274,6 +279,16 @@ pub fn children_of(pid: i32) -> Vec<i32> {
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .collect()
+}
+
+/// The first child of a (host) pid, waited for (up to 10s) if it has none yet.
+pub fn first_child(pid: i32) -> i32 {
+    let mut child = 0;
+    wait_until("a child", Duration::from_secs(10), || {
+        child = children_of(pid).first().copied().unwrap_or(0);
+        child != 0
+    });
+    child
 }
 
 /// Like [`wait_for_file`] but returns whether it appeared.
@@ -442,6 +457,11 @@ impl Launch {
         self.arg("--").arg(testkit()).args(args)
     }
 
+    /// Appends `-- HARD_PROBE ARGS...`: pidone's own arguments come first.
+    pub fn hard_probe<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(self, args: I) -> Launch {
+        self.arg("--").arg(hard_probe()).args(args)
+    }
+
     pub fn argv0(mut self, argv0: impl AsRef<OsStr>) -> Launch {
         self.argv0 = Some(argv0.as_ref().to_os_string());
         self
@@ -485,6 +505,11 @@ impl Launch {
     pub fn not_pid1(mut self) -> Launch {
         self.nested = true;
         self
+    }
+
+    /// [`Launch::not_pid1`] when `nested`, else unchanged: one check in either mode.
+    pub fn not_pid1_if(self, nested: bool) -> Launch {
+        if nested { self.not_pid1() } else { self }
     }
 
     /// Nested mode: init also starts a process that is not a descendant of the program, and

@@ -39,7 +39,7 @@
 //! ```
 #![no_main]
 
-use std::ffi::{CString, OsString, c_char, c_int};
+use std::ffi::{CStr, CString, OsString, c_char, c_int};
 use std::fs;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -523,16 +523,9 @@ fn close_stdio(code: i32) -> ! {
     exit(code)
 }
 
-fn regroup(mode: &str, ready: &str) -> ! {
-    let (mode, exit_at_once) = match mode.strip_suffix("-exit") {
-        Some(base) => (base, true),
-        None => (mode, false),
-    };
-    // "-ignore": the main process ignores SIGTERM and waits for its SIGKILL.
-    let (base, ignore_term) = match mode.strip_suffix("-ignore") {
-        Some(base) => (base, true),
-        None => (mode, false),
-    };
+/// Forks a child that runs `setup`, names itself `name` and sleeps until killed; returns its pid
+/// once it is set up (it says so through a pipe).
+fn fork_sleeper(name: &CStr, setup: impl FnOnce()) -> i32 {
     let mut sync = [0; 2];
     // SAFETY: a valid array of two ints.
     if unsafe { libc::pipe(sync.as_mut_ptr()) } != 0 {
@@ -540,23 +533,9 @@ fn regroup(mode: &str, ready: &str) -> ! {
     }
     let pid = fork();
     if pid == 0 {
-        // SAFETY: plain syscalls on ourselves.
-        let ok = unsafe {
-            libc::close(sync[0]);
-            match base {
-                "setsid" => libc::setsid() > 0,
-                "stay" => true,
-                _ => libc::setpgid(0, 0) == 0,
-            }
-        };
-        if !ok {
-            die(&format!("{base}: errno {}", errno()));
-        }
-        let name = match base {
-            "setsid" => c"hp-setsid",
-            "stay" => c"hp-stay",
-            _ => c"hp-newgroup",
-        };
+        // SAFETY: closing our copy of the read end.
+        unsafe { libc::close(sync[0]) };
+        setup();
         // SAFETY: a NUL-terminated name; then tell the parent we are set up, and sleep.
         unsafe {
             libc::prctl(libc::PR_SET_NAME, name.as_ptr());
@@ -573,6 +552,37 @@ fn regroup(mode: &str, ready: &str) -> ! {
         libc::close(sync[1]);
         libc::read(sync[0], (&mut byte as *mut u8).cast(), 1);
     }
+    pid
+}
+
+fn regroup(mode: &str, ready: &str) -> ! {
+    let (mode, exit_at_once) = match mode.strip_suffix("-exit") {
+        Some(base) => (base, true),
+        None => (mode, false),
+    };
+    // "-ignore": the main process ignores SIGTERM and waits for its SIGKILL.
+    let (base, ignore_term) = match mode.strip_suffix("-ignore") {
+        Some(base) => (base, true),
+        None => (mode, false),
+    };
+    let name = match base {
+        "setsid" => c"hp-setsid",
+        "stay" => c"hp-stay",
+        _ => c"hp-newgroup",
+    };
+    let pid = fork_sleeper(name, || {
+        // SAFETY: plain syscalls on ourselves.
+        let ok = unsafe {
+            match base {
+                "setsid" => libc::setsid() > 0,
+                "stay" => true,
+                _ => libc::setpgid(0, 0) == 0,
+            }
+        };
+        if !ok {
+            die(&format!("{base}: errno {}", errno()));
+        }
+    });
     if base == "leave" {
         // SAFETY: joining the child's group (same session).
         if unsafe { libc::setpgid(0, pid) } != 0 {
@@ -606,32 +616,14 @@ fn wait_signal(ready: &str) -> ! {
 
 fn leave_ignorer(pidfile: &str, name: Option<&str>) -> ! {
     let name = CString::new(name.unwrap_or("hp-ignorer")).unwrap_or_else(|_| die("NUL in name"));
-    let mut sync = [0; 2];
-    // SAFETY: a valid array of two ints.
-    if unsafe { libc::pipe(sync.as_mut_ptr()) } != 0 {
-        die("pipe");
-    }
-    if fork() == 0 {
-        // SAFETY: plain syscalls on ourselves; the name is NUL-terminated.
+    fork_sleeper(&name, || {
+        // SAFETY: plain syscalls on ourselves.
         unsafe {
             // Its own group: the kernel keeps a pid unused while a group still has that id.
             libc::setpgid(0, 0);
             libc::signal(libc::SIGTERM, libc::SIG_IGN);
-            libc::prctl(libc::PR_SET_NAME, name.as_ptr());
-            libc::close(sync[0]);
-            libc::write(sync[1], b"x".as_ptr().cast(), 1);
-            libc::close(sync[1]);
-            loop {
-                libc::pause();
-            }
         }
-    }
-    let mut byte = 0u8;
-    // SAFETY: reading one byte from our pipe.
-    unsafe {
-        libc::close(sync[1]);
-        libc::read(sync[0], (&mut byte as *mut u8).cast(), 1);
-    }
+    });
     // SAFETY: getpid can not fail.
     create(pidfile, &unsafe { libc::getpid() }.to_string());
     exit(3)

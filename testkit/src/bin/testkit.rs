@@ -243,18 +243,25 @@ fn waitpid(pid: i32, flags: c_int) -> (i32, c_int) {
 
 // ---------------------------------------------------------------------------------------------
 
-fn init(args: &[String]) -> ! {
-    let sibling_wanted = args.first().is_some_and(|a| a == "--sibling");
+/// The command after `--` in `args`, which must be there and not empty (`what` names the
+/// subcommand in the error).
+fn command_after_dashes(args: &[String], what: &str) -> Vec<CString> {
     let Some(dash) = args.iter().position(|a| a == "--") else {
-        die("init: missing --")
+        die(&format!("{what}: missing --"))
     };
     let cmd: Vec<CString> = args[dash + 1..]
         .iter()
         .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
         .collect();
     if cmd.is_empty() {
-        die("init: missing command");
+        die(&format!("{what}: missing command"));
     }
+    cmd
+}
+
+fn init(args: &[String]) -> ! {
+    let sibling_wanted = args.first().is_some_and(|a| a == "--sibling");
+    let cmd = command_after_dashes(args, "init");
     let mut argv: Vec<*const c_char> = cmd.iter().map(|c| c.as_ptr()).collect();
     argv.push(std::ptr::null());
     // SAFETY: marking our report fd close-on-exec so the program never sees it.
@@ -708,6 +715,18 @@ fn crowd(args: &[String]) -> ! {
     pause_forever()
 }
 
+/// Makes SIGTERM the only blocked signal and returns that set, to wait on.
+fn block_only_sigterm() -> libc::sigset_t {
+    let mut set: libc::sigset_t = full_set();
+    // SAFETY: valid set.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+    }
+    set_mask(&set);
+    set
+}
+
 fn leave_orphans(args: &[String]) -> ! {
     let Some(marker) = flag_value(args, "--marker") else {
         die("leave-orphans --marker FILE")
@@ -719,13 +738,7 @@ fn leave_orphans(args: &[String]) -> ! {
     orphan(|| {
         close(r);
         set_name("tk-handler");
-        let mut set: libc::sigset_t = full_set();
-        // SAFETY: valid set.
-        unsafe {
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGTERM);
-        }
-        set_mask(&set);
+        let set = block_only_sigterm();
         close(w);
         wait_signal(&set);
         publish(&marker, "SIGTERM\n");
@@ -735,13 +748,7 @@ fn leave_orphans(args: &[String]) -> ! {
         orphan(|| {
             close(r);
             set_name("tk-forker");
-            let mut set: libc::sigset_t = full_set();
-            // SAFETY: valid set.
-            unsafe {
-                libc::sigemptyset(&mut set);
-                libc::sigaddset(&mut set, libc::SIGTERM);
-            }
-            set_mask(&set);
+            let set = block_only_sigterm();
             close(w);
             wait_signal(&set);
             // A process that appears during the cleanup, after pidone's SIGTERM went out.
@@ -776,16 +783,7 @@ fn parent_dies(args: &[String]) -> ! {
     let Some(file) = args.first().cloned() else {
         die("parent-dies FILE -- CMD...")
     };
-    let Some(dash) = args.iter().position(|a| a == "--") else {
-        die("parent-dies: missing --")
-    };
-    let cmd: Vec<CString> = args[dash + 1..]
-        .iter()
-        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
-        .collect();
-    if cmd.is_empty() {
-        die("parent-dies: missing command");
-    }
+    let cmd = command_after_dashes(args, "parent-dies");
     let mut argv: Vec<*const c_char> = cmd.iter().map(|c| c.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mid = fork();
