@@ -134,6 +134,18 @@ pub struct Supervisor {
     killed_at: Option<Instant>,
     /// Whether the OS layer could list every descendant at the last SIGKILL.
     kill_reached_all: bool,
+    /// Set by [`Supervisor::on_signal_unstamped`] until [`Supervisor::stamp`]: the times as
+    /// they were before, and the provisional time the signals were decided at.
+    unstamped: Option<(Times, Instant)>,
+}
+
+/// Every time a signal can start: compared before and after, to find those `stamp` moves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Times {
+    phase: Phase,
+    first_stop: Option<(Signal, Instant)>,
+    grace_deadline: Option<Instant>,
+    killed_at: Option<Instant>,
 }
 
 impl Supervisor {
@@ -153,10 +165,21 @@ impl Supervisor {
             killed: Vec::new(),
             killed_at: None,
             kill_reached_all: true,
+            unstamped: None,
+        }
+    }
+
+    fn times(&self) -> Times {
+        Times {
+            phase: self.phase,
+            first_stop: self.first_stop,
+            grace_deadline: self.grace_deadline,
+            killed_at: self.killed_at,
         }
     }
 
     /// When the next [`Event::Timer`] is due, if any: the OS layer sleeps until then at most.
+    /// After [`Supervisor::on_signal_unstamped`], only once [`Supervisor::stamp`] was called.
     pub fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::StopHeld { deliver_at, .. } => Some(deliver_at),
@@ -200,8 +223,66 @@ impl Supervisor {
     pub fn on_into(&mut self, event: Event, now: Instant, out: &mut Vec<Action>) {
         let start = out.len();
         self.on_event(event, now, out);
-        if out[start..].iter().any(|a| matches!(a, Action::KillRemaining(_))) {
+        self.note_kill(&out[start..], now);
+    }
+
+    /// Remembers when the last `KillRemaining` was issued, if `actions` has one.
+    fn note_kill(&mut self, actions: &[Action], now: Instant) {
+        if actions.iter().any(|a| matches!(a, Action::KillRemaining(_))) {
             self.killed_at = Some(now);
+        }
+    }
+
+    /// A received signal, decided before the clock is read: the OS layer carries out the
+    /// actions (the forwarded signal reaches the child first) and then calls
+    /// [`Supervisor::stamp`] with the time, from which whatever the signal started counts (the
+    /// grace, `--stop-delay`, the stop's duration in the report, a SIGKILL's reaping limit).
+    /// A signal's decision never depends on the time, only what it starts does. `not_before`
+    /// is any earlier time (the OS layer's last reading): the provisional one, until `stamp`.
+    ///
+    /// SPEC §7: the first signal after an idle spell. The clock's vDSO code and data pages are
+    /// cold then, and reading it before the delivery cost the child about 2 µs.
+    /// (This and the functions it calls on that path sit in the OS layer's `.text.hot`: see
+    /// `os::driver::serve`.)
+    #[unsafe(link_section = ".text.hot.pidone")]
+    pub fn on_signal_unstamped(&mut self, sig: Signal, not_before: Instant, out: &mut Vec<Action>) {
+        let times = self.times();
+        let (_, at) = *self.unstamped.get_or_insert((times, not_before));
+        let start = out.len();
+        self.on_signal(sig, at, out);
+        self.note_kill(&out[start..], at);
+    }
+
+    /// Gives the time of the signals decided by [`Supervisor::on_signal_unstamped`] since the
+    /// last stamp: every time they started moves from the provisional time to `now`. Does
+    /// nothing when there are none.
+    pub fn stamp(&mut self, now: Instant) {
+        let Some((before, at)) = self.unstamped.take() else {
+            return;
+        };
+        let shift = now.saturating_duration_since(at);
+        // A time differs from before only if these signals set it (each is set once, or
+        // moves to a phase of another kind), so only those move.
+        if self.phase != before.phase {
+            match &mut self.phase {
+                Phase::StopHeld { deliver_at: t, .. } | Phase::Stopping { deadline: Some(t) } => *t += shift,
+                _ => {}
+            }
+        }
+        if self.first_stop != before.first_stop
+            && let Some((_, t)) = &mut self.first_stop
+        {
+            *t += shift;
+        }
+        if self.grace_deadline != before.grace_deadline
+            && let Some(t) = &mut self.grace_deadline
+        {
+            *t += shift;
+        }
+        if self.killed_at != before.killed_at
+            && let Some(t) = &mut self.killed_at
+        {
+            *t += shift;
         }
     }
 
@@ -229,6 +310,7 @@ impl Supervisor {
         }
     }
 
+    #[unsafe(link_section = ".text.hot.pidone")]
     fn on_signal(&mut self, sig: Signal, now: Instant, out: &mut Vec<Action>) {
         let is_stop = self.config.stop_signals.contains(sig);
         if is_stop && self.first_stop.is_none() {
@@ -267,6 +349,7 @@ impl Supervisor {
     }
 
     /// Delivers the stop signal and starts the grace.
+    #[unsafe(link_section = ".text.hot.pidone")]
     fn begin_stop(&mut self, sig: Signal, now: Instant, out: &mut Vec<Action>) {
         match self.config.grace {
             Grace::After(grace) if grace.is_zero() => {
@@ -297,6 +380,7 @@ impl Supervisor {
         }
     }
 
+    #[unsafe(link_section = ".text.hot.pidone")]
     fn forward(&self, sig: Signal, out: &mut Vec<Action>) {
         match self.config.rewrite.apply(sig) {
             RewriteTarget::Deliver(sig) => out.push(Action::Deliver {
@@ -523,6 +607,50 @@ mod tests {
         assert_eq!(r.cause, Cause::StopSignal);
         assert_eq!(r.stop_signal, Some(Signal::TERM));
         assert_eq!(r.stop_duration, Some(Duration::from_millis(1000)));
+    }
+
+    #[test]
+    fn a_signal_decided_before_the_clock_counts_from_its_stamp() {
+        // The OS layer decides a signal with an earlier time, delivers, then stamps: whatever
+        // the signal started counts from the stamp, as if it had been decided then.
+        let cases: [fn(&mut Config); 3] = [
+            |_| {},
+            |c| c.stop_delay = Duration::from_secs(3),
+            |c| c.grace = Grace::After(Duration::ZERO),
+        ];
+        for configure in cases {
+            let mut config = Config::new(vec!["app".into()]);
+            configure(&mut config);
+            let (mut stamped, mut direct) = (Harness::new(config.clone()), Harness::new(config));
+            direct.t0 = stamped.t0;
+            let mut out = Vec::new();
+            stamped
+                .sup
+                .on_signal_unstamped(sig("TERM"), stamped.at(10), &mut out);
+            stamped
+                .sup
+                .on_signal_unstamped(sig("USR1"), stamped.at(10), &mut out);
+            stamped.sup.stamp(stamped.at(1000));
+            let mut expected = direct.signal(1000, "TERM");
+            expected.extend(direct.signal(1000, "USR1"));
+            assert_eq!(out, expected);
+            assert_eq!(stamped.sup.deadline(), direct.sup.deadline());
+            assert!(stamped.sup.times() == direct.sup.times());
+            // A second stamp, or one without unstamped signals, moves nothing.
+            stamped.sup.stamp(stamped.at(5000));
+            assert!(stamped.sup.times() == direct.sup.times());
+        }
+        // Times set before the unstamped signals stay where they were.
+        let mut h = Harness::default();
+        h.signal(1000, "TERM");
+        let mut out = Vec::new();
+        h.sup.on_signal_unstamped(sig("INT"), h.at(2000), &mut out);
+        h.sup.stamp(h.at(4000));
+        assert_eq!(out, vec![deliver("INT")]);
+        assert_eq!(h.sup.deadline(), Some(h.at(11_000)));
+        let r = Harness::exit_report(h.reap(5000, &[(MAIN, ChildStatus::Exited(0))], false));
+        assert_eq!(r.stop_signal, Some(Signal::TERM));
+        assert_eq!(r.stop_duration, Some(Duration::from_millis(4000)));
     }
 
     #[test]

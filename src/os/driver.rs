@@ -69,15 +69,46 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
         write_stderr(format!("pidone: {}\n", failure.message(&config.command[0])).as_bytes());
         sup.on(Event::ExecFailed, Instant::now());
     }
+    // Whether debug lines may be on (the check `log::debug!` starts with), read once: `log`'s
+    // level lives on a data page of its own.
+    let debug = log::max_level() >= log::LevelFilter::Debug;
     let scope = Scope {
         pid1,
         main_pgid: child.pid,
     };
-    let events = Events::new(signalfd);
-    // Reads the clock once before the first sleep: the first `clock_gettime` of a process
+    serve(
+        &mut sup,
+        &Events::new(signalfd),
+        &child,
+        &scope,
+        config,
+        me,
+        debug,
+    )
+}
+
+/// The event loop, until the report. It is the path of every signal: it and what it calls
+/// between the wake-up and the delivery (`deliver`, the supervisor's signal path, the send)
+/// sit together in the section `.text.hot.pidone`, which the linker places apart from the
+/// rest; the rare paths (`reap`, `carry_out`, the log lines) are `#[cold]` and out of line.
+/// After an idle spell every code page the first signal touches costs it a TLB miss, and
+/// these were spread over 10 pages (SPEC §7; BENCHMARKS.md, "Cold signal latency").
+#[inline(never)]
+#[unsafe(link_section = ".text.hot.pidone")]
+fn serve(
+    sup: &mut Supervisor,
+    events: &Events,
+    child: &Spawned,
+    scope: &Scope,
+    config: &Config,
+    me: i32,
+    debug: bool,
+) -> io::Result<ExitReport> {
+    // The clock is read once before the first sleep: the first `clock_gettime` of a process
     // faults in the vDSO's data page (vvar), and without this that fault came on the first
-    // signal's path, before its delivery (SPEC §7: latency of the first signal after idle).
-    let _ = Instant::now();
+    // signal's path (SPEC §7: latency of the first signal after idle). It is the provisional
+    // time of the signals decided before the clock is read (below).
+    let mut last = Instant::now();
     // Kept across wake-ups: handling a signal allocates nothing (malloc and free were a
     // third of the instructions between the wake-up and the delivery, on pages of their own).
     let mut received = Vec::with_capacity(4);
@@ -85,29 +116,29 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
 
     loop {
         let deadline = sup.deadline();
-        events
-            .wait(deadline, &mut received)
-            .map_err(context("waiting for events failed"))?;
-        let now = Instant::now();
-        actions.clear();
-        // Reaping first: a child that has exited is gone before the deadline or a signal in
-        // the same wake-up is judged (no "grace expired" for a child that made it, no signal
-        // sent to a pid that was just reaped).
-        if received.iter().any(|r| r.sig == Signal::CHLD) {
-            let reaped = reap_all();
-            for (pid, status) in reaped.children {
-                sup.on_into(Event::Reaped { pid, status }, now, &mut actions);
-            }
-            sup.on_into(
-                Event::ReapDone {
-                    children_left: reaped.children_left,
-                },
-                now,
-                &mut actions,
-            );
+        if let Err(err) = events.wait(deadline, &mut received) {
+            return Err(context("waiting for events failed")(err));
         }
-        if deadline.is_some_and(|d| now >= d) {
-            sup.on_into(Event::Timer, now, &mut actions);
+        let chld = received.iter().any(|r| r.sig == Signal::CHLD);
+        // The idle wake-up (no deadline armed, only signals): the signals are decided and
+        // delivered before the clock is read, and what they start counts from the reading
+        // after the delivery (`on_signal_unstamped`, `stamp`). Otherwise the time comes first:
+        // a deadline is judged by it, and so is a reaped child.
+        let stamped = if chld || deadline.is_some() {
+            Some(Instant::now())
+        } else {
+            None
+        };
+        if let Some(now) = stamped {
+            // Reaping first: a child that has exited is gone before the deadline or a signal in
+            // the same wake-up is judged (no "grace expired" for a child that made it, no
+            // signal sent to a pid that was just reaped).
+            if chld {
+                reap(sup, now, &mut actions);
+            }
+            if deadline.is_some_and(|d| now >= d) {
+                sup.on_into(Event::Timer, now, &mut actions);
+            }
         }
         for &Received { sig, sender_pid, .. } in &received {
             if sig == Signal::CHLD {
@@ -115,15 +146,91 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
             }
             if sender_pid == me as u32 {
                 // Raised by pidone's own syscalls (SIGPIPE, SIGXFSZ on a write), not a request.
-                log::debug!("ignoring {sig} raised by pidone itself");
-            } else {
-                log::debug!("received {sig} from pid {sender_pid}");
-                sup.on_into(Event::Signal(sig), now, &mut actions);
+                log_ignored(sig);
+                continue;
+            }
+            if debug {
+                log_received(sig, sender_pid);
+            }
+            match stamped {
+                Some(now) => sup.on_into(Event::Signal(sig), now, &mut actions),
+                None => sup.on_signal_unstamped(sig, last, &mut actions),
             }
         }
         for action in actions.drain(..) {
-            if let Some(report) = carry_out(action, &mut sup, &child, &scope, config) {
+            if let Action::Deliver { sig, to } = action {
+                deliver(sig, to, child, debug);
+            } else if let Some(report) = carry_out(action, sup, child, scope, config) {
                 return Ok(report);
+            }
+        }
+        last = match stamped {
+            Some(now) => now,
+            None => {
+                let now = Instant::now();
+                sup.stamp(now);
+                now
+            }
+        };
+    }
+}
+
+/// One reaping pass, fed to the supervisor.
+#[cold]
+#[inline(never)]
+fn reap(sup: &mut Supervisor, now: Instant, actions: &mut Vec<Action>) {
+    let reaped = reap_all();
+    for (pid, status) in reaped.children {
+        sup.on_into(Event::Reaped { pid, status }, now, actions);
+    }
+    sup.on_into(
+        Event::ReapDone {
+            children_left: reaped.children_left,
+        },
+        now,
+        actions,
+    );
+}
+
+// The log lines of the signal path live out of line, so the path itself stays on few code
+// pages: after an idle spell each page costs the first signal a TLB miss.
+#[cold]
+#[inline(never)]
+fn log_ignored(sig: Signal) {
+    log::debug!("ignoring {sig} raised by pidone itself");
+}
+
+#[cold]
+#[inline(never)]
+fn log_received(sig: Signal, sender_pid: u32) {
+    log::debug!("received {sig} from pid {sender_pid}");
+}
+
+#[cold]
+#[inline(never)]
+fn log_forwarding(sig: Signal, to: Target, pid: i32) {
+    match to {
+        Target::Child => log::debug!("forwarding {sig} to {pid}"),
+        Target::Group => log::debug!("forwarding {sig} to process group {pid}"),
+    }
+}
+
+/// Forwards a signal to the main child or its group. `debug`: whether debug lines are on,
+/// read once before the loop (checking `log`'s level here would touch a data page of its
+/// own on the signal path).
+#[unsafe(link_section = ".text.hot.pidone")]
+fn deliver(sig: Signal, to: Target, child: &Spawned, debug: bool) {
+    if debug {
+        log_forwarding(sig, to, child.pid);
+    }
+    match to {
+        Target::Child => {
+            signal_main_child(child, sig);
+        }
+        // An empty group means the child moved to another one: it still gets the signal.
+        Target::Group => {
+            if !shutdown::send_raw(-child.pid, sig) {
+                signal_main_child(child, sig);
             }
         }
     }
@@ -142,7 +249,10 @@ fn set_pdeathsig(sig: Signal) -> io::Result<()> {
     }
 }
 
-/// Performs one action; returns the report once it is time to exit.
+/// Performs one action; returns the report once it is time to exit. The loop forwards
+/// signals itself (`deliver`): everything here is rare.
+#[cold]
+#[inline(never)]
 fn carry_out(
     action: Action,
     sup: &mut Supervisor,
@@ -151,23 +261,7 @@ fn carry_out(
     config: &Config,
 ) -> Option<ExitReport> {
     match action {
-        Action::Deliver {
-            sig,
-            to: Target::Child,
-        } => {
-            log::debug!("forwarding {sig} to {}", child.pid);
-            signal_main_child(child, sig);
-        }
-        Action::Deliver {
-            sig,
-            to: Target::Group,
-        } => {
-            log::debug!("forwarding {sig} to process group {}", child.pid);
-            // An empty group means the child moved to another one: it still gets the signal.
-            if !shutdown::send_raw(-child.pid, sig) {
-                signal_main_child(child, sig);
-            }
-        }
+        Action::Deliver { sig, to } => deliver(sig, to, child, log::max_level() >= log::LevelFilter::Debug),
         Action::TerminateRemaining => {
             let procs = shutdown::terminate_remaining(scope);
             if !procs.is_empty() {
@@ -202,6 +296,7 @@ fn carry_out(
 
 /// Signals the main child through its pidfd, or by pid on a kernel without pidfds (safe until
 /// pidone reaps it, and pidone never signals it after that).
+#[unsafe(link_section = ".text.hot.pidone")]
 fn signal_main_child(child: &Spawned, sig: Signal) -> bool {
     match &child.pidfd {
         Some(fd) => shutdown::send_pidfd(fd, sig),

@@ -47,6 +47,7 @@ impl Events {
     /// blocks in `read` on the signalfd itself, as catatonit does: the wake-up returns with
     /// the signal in hand, one system call and one cold code path fewer than `ppoll` then
     /// `read` (the first signal after a long idle pays for every cold page it touches).
+    #[unsafe(link_section = ".text.hot.pidone")]
     pub fn wait(&self, deadline: Option<Instant>, received: &mut Vec<Received>) -> io::Result<()> {
         received.clear();
         if let Some(deadline) = deadline
@@ -80,6 +81,7 @@ impl Events {
     /// One `read` of a few records (it blocks until there is one); true when the buffer came
     /// back full, so more may be pending. The signalfd returns whole records only, never a
     /// short one.
+    #[unsafe(link_section = ".text.hot.pidone")]
     fn read_some(&self, received: &mut Vec<Received>) -> io::Result<bool> {
         // A few records per read: a burst of signals is rare, and the caller reads again
         // when the buffer came back full.
@@ -91,7 +93,9 @@ impl Events {
         };
         for record in buf[..n].chunks_exact(SIGINFO_SIZE) {
             let signo = u32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_signo)));
-            if let Some(sig) = i32::try_from(signo).ok().and_then(Signal::from_raw) {
+            if let Ok(signo) = i32::try_from(signo)
+                && let Some(sig) = Signal::from_raw(signo)
+            {
                 received.push(Received {
                     sig,
                     sender_pid: u32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_pid))),

@@ -144,6 +144,7 @@ fn still_same(pid: i32, start_time: Option<u64>) -> bool {
 
 /// `kill(2)`; ESRCH (already gone) counts as not sent, never as an error. A real-time
 /// signal, which nix's `Signal` can not name, goes through `libc::kill`.
+#[unsafe(link_section = ".text.hot.pidone")]
 pub fn send_raw(pid: i32, sig: Signal) -> bool {
     let result = match sig.named() {
         Some(named) => nix::sys::signal::kill(Pid::from_raw(pid), named),
@@ -161,6 +162,7 @@ pub fn send_raw(pid: i32, sig: Signal) -> bool {
 }
 
 /// `pidfd_send_signal(2)`; ESRCH means the process is gone.
+#[unsafe(link_section = ".text.hot.pidone")]
 pub fn send_pidfd(fd: &OwnedFd, sig: Signal) -> bool {
     // nix has no wrapper for pidfd_send_signal.
     // SAFETY: a valid pidfd, a null siginfo (the kernel fills in ours), no flags.
