@@ -14,6 +14,7 @@
 //! std + libc only; every failure exits non-zero with a message on stderr, which the harness
 //! sees as a child that never became ready.
 
+use pidone_bench::{monotonic_ns, thread_cpu_ns};
 use std::process::exit;
 use std::time::{Duration, Instant};
 
@@ -74,27 +75,6 @@ fn sleep_forever() -> ! {
         // SAFETY: pause has no arguments; it returns after a caught signal.
         unsafe { libc::pause() };
     }
-}
-
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid out-pointer; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// CPU time this thread has used, in nanoseconds.
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid out-pointer; CLOCK_THREAD_CPUTIME_ID always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 extern "C" fn on_signal(_sig: libc::c_int) {

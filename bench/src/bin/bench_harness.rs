@@ -15,6 +15,7 @@
 //! "pidone": any idle wake-up, a binary over twice `--recorded-size`, or zombies left after
 //! the reap test. Timings are printed but never judged there: they are noise on a shared machine.
 
+use pidone_bench::monotonic_ns;
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::fmt::Write as _;
@@ -180,16 +181,6 @@ fn parse_opts() -> Opts {
 
 fn last_error() -> io::Error {
     io::Error::last_os_error()
-}
-
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid out-pointer; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Moves `fd` to a number >= 100 (close-on-exec), so the child's dup2 onto 3 and 4 never

@@ -126,14 +126,11 @@ fn parse_sig(text: &str) -> i32 {
     die(&format!("unknown signal {text}"))
 }
 
+/// CLOCK_MONOTONIC in nanoseconds: the same clock in every PID namespace, so the test can
+/// compare it with its own readings.
 fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a valid timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map_or(0, |t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
 }
 
 fn set_name(name: &str) {
