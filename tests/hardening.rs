@@ -418,9 +418,7 @@ fn stop_with_proc_hidden(mode: &str) -> (Outcome, Duration) {
         .arg(pidone_bin())
         .args(["--grace", "1s", "--cleanup-grace", "1s"])
         .hard_probe(["regroup", mode])
-        .arg(&ready)
-        .spawn();
-    wait_for_file(&ready, secs(10));
+        .spawn_ready(&ready, secs(10));
     let start = Instant::now();
     p.signal(libc::SIGTERM);
     let out = p.wait_timeout(secs(30));
@@ -626,9 +624,7 @@ fn dash_g_reaches_a_child_that_left_its_process_group() {
         let p = launch
             .args(["--grace", "5s", "--report", "json"])
             .hard_probe(["regroup", "leave"])
-            .arg(&ready)
-            .spawn();
-        wait_for_file(&ready, secs(10));
+            .spawn_ready(&ready, secs(10));
         p.signal(libc::SIGTERM);
         let out = p.wait_timeout(secs(20));
         out.assert_code(0);
@@ -757,8 +753,9 @@ fn survives_a_signal_storm_when_not_pid1_and_still_forwards() {
 fn sigstop_and_sigcont_to_pidone_lose_nothing() {
     let dir = TempDir::new();
     let ready = dir.join("ready");
-    let p = Launch::pidone().hard_probe(["wait-signal"]).arg(&ready).spawn();
-    wait_for_file(&ready, secs(10));
+    let p = Launch::pidone()
+        .hard_probe(["wait-signal"])
+        .spawn_ready(&ready, secs(10));
     p.signal(libc::SIGSTOP);
     wait_until("pidone to stop", secs(10), || proc_state(p.pid) == Some('T'));
     // Queued while pidone is stopped, forwarded once it runs again.

@@ -83,9 +83,7 @@ fn pidone_moves_to_root(nested: bool) {
         .arg("--")
         .arg(testkit())
         .args(["sleep", "--ready"])
-        .arg(&ready)
-        .spawn();
-    wait_for_file(&ready, Duration::from_secs(10));
+        .spawn_ready(&ready, Duration::from_secs(10));
     let pidone = if nested { p.children()[0] } else { p.pid };
     let child = children_of(pidone)[0];
     let cwd = |pid: i32| std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
@@ -191,9 +189,7 @@ fn stdout_carries_only_the_childs_output() {
         .args(["-vvv", "--report", "text", "-t", "1s", "--"])
         .arg(testkit())
         .args(["ignore", "TERM", "--ready"])
-        .arg(&ready)
-        .spawn();
-    wait_for_file(&ready, Duration::from_secs(10));
+        .spawn_ready(&ready, Duration::from_secs(10));
     p.signal(libc::SIGTERM);
     let out = p.wait_timeout(T);
     out.assert_code(137);

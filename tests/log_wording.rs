@@ -77,9 +77,7 @@ fn a_stop_held_then_grace_expiry_and_kill_are_logged_in_words() {
         .args(["-t", "300ms", "--"])
         .arg(testkit())
         .args(["ignore", "TERM", "--ready"])
-        .arg(&ready)
-        .spawn();
-    wait_for_file(&ready, WAIT);
+        .spawn_ready(&ready, WAIT);
     p.signal(libc::SIGTERM);
     let out = p.wait_timeout(T);
     out.assert_code(137);

@@ -141,9 +141,7 @@ fn json_after_the_grace_expired() {
         .args(["--report", "json", "-t", "1s", "-e", "137", "--"])
         .arg(testkit())
         .args(["ignore", "TERM", "INT", "--ready"])
-        .arg(&ready)
-        .spawn();
-    wait_for_file(&ready, WAIT);
+        .spawn_ready(&ready, WAIT);
     let pid: i64 = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
     p.signal(libc::SIGINT);
     let out = p.wait_timeout(T);
@@ -215,9 +213,7 @@ fn log_format_json_makes_warnings_json_too() {
         .args(["--log-format", "json", "--report", "json", "-t", "0", "--"])
         .arg(testkit())
         .args(["ignore", "TERM", "--ready"])
-        .arg(&ready)
-        .spawn();
-    wait_for_file(&ready, WAIT);
+        .spawn_ready(&ready, WAIT);
     p.signal(libc::SIGTERM);
     let out = p.wait_timeout(T);
     out.assert_code(137);

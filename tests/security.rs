@@ -111,9 +111,7 @@ fn pidones_own_descriptors_are_all_close_on_exec() {
         let p = Launch::pidone()
             .not_pid1_if(nested)
             .hard_probe(["wait-signal"])
-            .arg(&ready)
-            .spawn();
-        wait_for_file(&ready, secs(10));
+            .spawn_ready(&ready, secs(10));
         let pidone = if nested { p.children()[0] } else { p.pid };
         let child = children_of(pidone)[0];
         // The child can run before pidone has finished starting it: wait until the exec-error

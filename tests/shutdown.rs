@@ -25,9 +25,7 @@ fn start(launch: Launch, pidone_args: &[&str], testkit_args: &[&str], dir: &Temp
         .args(pidone_args)
         .testkit(testkit_args)
         .arg("--ready")
-        .arg(&ready)
-        .spawn();
-    wait_for_file(&ready, WAIT);
+        .spawn_ready(&ready, WAIT);
     let content = std::fs::read_to_string(&ready).unwrap();
     (p, content)
 }

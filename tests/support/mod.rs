@@ -548,6 +548,14 @@ impl Launch {
     pub fn spawn(self) -> Pid1 {
         spawn(self)
     }
+
+    /// Appends `ready` (the file the child writes once it is up), spawns, and returns once the
+    /// file exists: the usual start of a test that signals a running child.
+    pub fn spawn_ready(self, ready: &Path, timeout: Duration) -> Pid1 {
+        let p = self.arg(ready).spawn();
+        wait_for_file(ready, timeout);
+        p
+    }
 }
 
 fn cstring(bytes: &[u8]) -> CString {
