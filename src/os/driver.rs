@@ -157,22 +157,33 @@ fn serve(
                 None => sup.on_signal_unstamped(sig, last, &mut actions),
             }
         }
+        let mut stamped = stamped;
         for action in actions.drain(..) {
             if let Action::Deliver { sig, to } = action {
                 deliver(sig, to, child, debug);
-            } else if let Some(report) = carry_out(action, sup, child, scope, config) {
+                continue;
+            }
+            // Anything else (a SIGKILL pass with grace 0 can walk thousands of processes)
+            // comes after the deliveries and counts from a clock read before it, so the
+            // report's stop time still starts at the signal's receipt.
+            if stamped.is_none() {
+                stamped = Some(stamp(sup));
+            }
+            if let Some(report) = carry_out(action, sup, child, scope, config) {
                 return Ok(report);
             }
         }
-        last = match stamped {
-            Some(now) => now,
-            None => {
-                let now = Instant::now();
-                sup.stamp(now);
-                now
-            }
-        };
+        last = stamped.unwrap_or_else(|| stamp(sup));
     }
+}
+
+/// Reads the clock and gives it to the signals decided before it (`on_signal_unstamped`).
+#[cold]
+#[inline(never)]
+fn stamp(sup: &mut Supervisor) -> Instant {
+    let now = Instant::now();
+    sup.stamp(now);
+    now
 }
 
 /// One reaping pass, fed to the supervisor.

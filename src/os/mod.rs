@@ -23,20 +23,6 @@ pub fn last_error() -> io::Error {
     io::Error::last_os_error()
 }
 
-/// Runs a raw libc call until it stops failing with EINTR. `-1` means failure.
-pub fn retry_eintr<T: PartialEq + From<i8>>(mut call: impl FnMut() -> T) -> io::Result<T> {
-    loop {
-        let ret = call();
-        if ret != T::from(-1) {
-            return Ok(ret);
-        }
-        let err = last_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-}
-
 /// Runs a nix call until it stops failing with EINTR.
 pub fn retry<T>(mut call: impl FnMut() -> nix::Result<T>) -> nix::Result<T> {
     loop {
