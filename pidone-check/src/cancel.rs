@@ -1,4 +1,5 @@
-//! pidone-check's own SIGINT and SIGTERM: a CI job being cancelled (signal-hook).
+//! pidone-check's own SIGINT, SIGTERM and SIGHUP: a CI job being cancelled, or its terminal
+//! closed (signal-hook).
 //!
 //! The handlers only record which signal came and write a byte to a socket pair, so every wait
 //! in pidone-check (a `poll` in process mode, [`Cancel::sleep`] in image mode) wakes at once.
@@ -11,11 +12,15 @@ use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The signals that cancel a run.
-const CANCEL_SIGNALS: [i32; 2] = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM];
+const CANCEL_SIGNALS: [i32; 3] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+];
 
 #[derive(Clone)]
 pub struct Cancel {
@@ -24,8 +29,13 @@ pub struct Cancel {
 }
 
 impl Cancel {
-    /// Installs the handlers for SIGINT and SIGTERM.
+    /// Installs the handlers for SIGINT, SIGTERM and SIGHUP, and one for SIGPIPE.
     pub fn install() -> io::Result<Cancel> {
+        // A reader of pidone-check's output that goes away (`| head`, a log collector) must
+        // not kill it halfway with a container still running: with a handler installed, a
+        // write to a closed pipe fails with EPIPE instead. Handlers do not survive exec, so
+        // the application still starts with SIGPIPE's default action.
+        signal_hook::flag::register(signal_hook::consts::SIGPIPE, Arc::new(AtomicBool::new(false)))?;
         let signal = Arc::new(AtomicUsize::new(0));
         let (read, write) = UnixStream::pair()?;
         read.set_nonblocking(true)?;

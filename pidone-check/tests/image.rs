@@ -300,6 +300,10 @@ fn sigterm_removes_the_container_at_once() {
     let out = interrupt(&args, "ignore_term: ready", nix_signal("INT"));
     assert_eq!(out.code, 130, "{out}");
     assert!(out.stdout.contains("cancelled by SIGINT"), "{out}");
+    // And SIGHUP: the terminal or ssh session that ran it went away.
+    let out = interrupt(&args, "ignore_term: ready", nix_signal("HUP"));
+    assert_eq!(out.code, 129, "{out}");
+    assert!(out.stdout.contains("cancelled by SIGHUP"), "{out}");
 }
 
 #[test]
@@ -573,10 +577,8 @@ fn interrupt(args: &[impl AsRef<OsStr>], marker: &str, sig: i32) -> Out {
 }
 
 fn nix_signal(name: &str) -> i32 {
-    match name {
-        "INT" => 2,
-        _ => 15,
-    }
+    let sig: nix::sys::signal::Signal = format!("SIG{name}").parse().expect("a signal name");
+    sig as i32
 }
 
 /// No container named after that pidone-check process is left, running or not.

@@ -122,7 +122,8 @@ pub fn is_init(comm: &str) -> bool {
 /// SPEC §6b: exit 137 after the runtime's timeout ran out (or the runtime said it sent
 /// SIGKILL) is the runtime's kill; 137 before it is the init's (its grace ran out).
 pub fn killed_by(o: &RunObservation, runtime_timeout: Duration) -> Option<KilledBy> {
-    if o.exit_code != Some(137) || !o.stopped {
+    // No stop time: the stop never finished, so nobody is known to have killed anything.
+    if o.exit_code != Some(137) || !o.stopped || o.stop.is_none() {
         return None;
     }
     let timed_out = o.stop.is_some_and(|t| t >= runtime_timeout);
@@ -242,6 +243,18 @@ pub fn run_findings(cfg: &ImageConfig, o: &RunObservation, n: u32, total: u32) -
             "make the application exit on SIGTERM within the grace, or raise the grace (PIDONE_GRACE) below the runtime's stop timeout",
         ),
         None => {}
+    }
+    if o.ready.is_some() && !o.exited_early && o.stop.is_none() {
+        // The runtime's stop did not return or the container kept running: the worst slow stop.
+        add(
+            "slow-stop",
+            Severity::Error,
+            format!(
+                "the container did not stop: the runtime's stop request did not end with its exit (--within {})",
+                show_duration(cfg.within)
+            ),
+            "run the image by hand and stop it: a process stuck in uninterruptible sleep, or a runtime that does not answer, is the usual cause",
+        );
     }
     if killed.is_none()
         && let Some(t) = o.stop
@@ -461,6 +474,28 @@ mod tests {
             killed_by(&o, Duration::from_secs(10)),
             None,
             "no stop, no kill by a stop"
+        );
+    }
+
+    #[test]
+    fn a_stop_that_never_ended_fails_and_names_no_killer() {
+        // The runtime's stop gave up (PID 1 in uninterruptible sleep, a runtime that hangs):
+        // no stop time, maybe no exit code. That must fail, not pass for lack of numbers.
+        let mut o = clean();
+        o.stop = None;
+        o.exit_code = None;
+        let f = run_findings(&cfg(&[]), &o, 1, 1);
+        assert_eq!(ids(&f), ["slow-stop"]);
+        assert!(f[0].message.contains("did not stop"), "{}", f[0].message);
+        o.exit_code = Some(137);
+        assert_eq!(
+            killed_by(&o, Duration::from_secs(10)),
+            None,
+            "no stop time, no killer"
+        );
+        assert_eq!(
+            ids(&run_findings(&cfg(&[]), &o, 1, 1)),
+            ["slow-stop", "exit-code"]
         );
     }
 

@@ -82,7 +82,9 @@ fn children(pid: i32) -> Vec<i32> {
 pub fn sample(root: Key) -> Option<Sample> {
     let top = procfs::read_stat(root.0)
         .ok()
-        .filter(|p| p.start_time == root.1)?;
+        // A PID 1 that has exited and waits for the runtime to reap it is the end of the
+        // container, not a zombie it leaks.
+        .filter(|p| p.start_time == root.1 && p.state != b'Z')?;
     let mut s = Sample::default();
     let mut seen = HashSet::new();
     let mut queue = vec![top];

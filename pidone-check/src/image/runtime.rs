@@ -188,7 +188,15 @@ impl Runtime {
     /// `run -d --name NAME [--env K=V]... [--network N] IMAGE [ARGS...]`. Err: the runtime's
     /// own message.
     pub fn run(&self, name: &str, cfg: &ImageConfig) -> Result<(), String> {
-        let mut args: Vec<OsString> = vec!["run".into(), "-d".into(), "--name".into(), name.into()];
+        // --pull=never: the image was found locally a moment ago; should it vanish meanwhile,
+        // the run fails instead of pulling behind the user's back.
+        let mut args: Vec<OsString> = vec![
+            "run".into(),
+            "-d".into(),
+            "--pull=never".into(),
+            "--name".into(),
+            name.into(),
+        ];
         for e in &cfg.env {
             args.push("--env".into());
             args.push(e.into());
@@ -285,13 +293,17 @@ impl Runtime {
 /// Waits for a child (up to `timeout`, then kills it) and collects its output.
 pub fn finish(mut child: Child, timeout: Duration) -> Output {
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut bytes);
-            }
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
+        // Builder, not thread::spawn: no thread to be had (a CI container at its pids limit)
+        // is an empty output, never a panic that would leave the container behind.
+        std::thread::Builder::new()
+            .spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_end(&mut bytes);
+                }
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+            .ok()
     };
     let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
@@ -309,8 +321,8 @@ pub fn finish(mut child: Child, timeout: Duration) -> Output {
     };
     Output {
         status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
+        stdout: out.and_then(|t| t.join().ok()).unwrap_or_default(),
+        stderr: err.and_then(|t| t.join().ok()).unwrap_or_default(),
     }
 }
 
