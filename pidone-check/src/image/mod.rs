@@ -163,6 +163,22 @@ struct InContainer<'a> {
     name: &'a str,
     pid: i32,
     last_health: Option<Instant>,
+    /// Whether the user was told why the TCP probe can not enter the container.
+    told_no_access: bool,
+}
+
+impl InContainer<'_> {
+    /// Says once why `--ready-tcp` can not work (a non-root user in the docker group, rootless
+    /// podman): otherwise the run would only end as `not-ready`, blaming the image.
+    fn no_access(&mut self, what: &str, err: &dyn std::fmt::Display) {
+        if !self.told_no_access {
+            self.told_no_access = true;
+            crate::say(&format!(
+                "--ready-tcp: cannot {what} of the container's PID 1 ({err}); entering its network \
+                 namespace needs root (or CAP_SYS_ADMIN), as rootful podman or docker's daemon run it"
+            ));
+        }
+    }
 }
 
 impl World for InContainer<'_> {
@@ -177,20 +193,36 @@ impl World for InContainer<'_> {
     /// From a thread that has joined the container's network namespace: no published port
     /// needed, works with `--network none`.
     fn tcp_connects(&mut self, target: &TcpTarget) -> bool {
-        let Ok(ns) = std::fs::File::open(format!("/proc/{}/ns/net", self.pid)) else {
-            return false;
+        let ns = match std::fs::File::open(format!("/proc/{}/ns/net", self.pid)) {
+            Ok(ns) => ns,
+            Err(err) => {
+                if err.kind() == std::io::ErrorKind::PermissionDenied {
+                    self.no_access("open the network namespace", &err);
+                }
+                return false;
+            }
         };
         let addrs = target.addrs.clone();
         let probe = std::thread::Builder::new()
             .name("ready-tcp".into())
             .spawn(move || {
                 // setns(CLONE_NEWNET) moves only this thread; it ends right after.
-                nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).is_ok()
-                    && addrs
+                nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).map(|()| {
+                    addrs
                         .iter()
                         .any(|a| TcpStream::connect_timeout(a, CONNECT_TIMEOUT).is_ok())
+                })
             });
-        probe.is_ok_and(|t| t.join().unwrap_or(false))
+        match probe.map(|t| t.join()) {
+            Ok(Ok(Ok(connected))) => connected,
+            Ok(Ok(Err(errno))) => {
+                if matches!(errno, nix::errno::Errno::EPERM | nix::errno::Errno::EACCES) {
+                    self.no_access("join the network namespace", &errno);
+                }
+                false
+            }
+            _ => false,
+        }
     }
 
     fn healthy(&mut self) -> bool {
@@ -284,6 +316,7 @@ fn run_once(rt: &Runtime, cfg: &ImageConfig, n: u32, cancel: &Cancel) -> RunObse
         name: &name,
         pid: root.pid,
         last_health: None,
+        told_no_access: false,
     };
     loop {
         pump_logs(logs.as_ref(), &mut probes);
