@@ -70,16 +70,7 @@ fn reaping_orphans_and_a_normal_exit_are_logged_in_words() {
 
 #[test]
 fn a_stop_held_then_grace_expiry_and_kill_are_logged_in_words() {
-    let dir = TempDir::new();
-    let ready = dir.join("ready");
-    let p = Launch::pidone()
-        .args(LOUD)
-        .args(["-t", "300ms", "--"])
-        .arg(testkit())
-        .args(["ignore", "TERM", "--ready"])
-        .spawn_ready(&ready, WAIT);
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
+    let out = stop_a_term_ignorer(&[&LOUD[..], &["-t", "300ms"]].concat(), WAIT, T);
     out.assert_code(137);
     assert_plain_words(&out);
     assert_says(&out, "holding SIGTERM for 50ms");

@@ -207,15 +207,7 @@ fn pidone_report_variable_selects_the_format() {
 
 #[test]
 fn log_format_json_makes_warnings_json_too() {
-    let dir = TempDir::new();
-    let ready = dir.join("ready");
-    let p = Launch::pidone()
-        .args(["--log-format", "json", "--report", "json", "-t", "0", "--"])
-        .arg(testkit())
-        .args(["ignore", "TERM", "--ready"])
-        .spawn_ready(&ready, WAIT);
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
+    let out = stop_a_term_ignorer(&["--log-format", "json", "--report", "json", "-t", "0"], WAIT, T);
     out.assert_code(137);
     for line in out.stderr.lines() {
         assert!(Json::parse(line).is_some(), "not JSON: {line:?}\n{out}");

@@ -132,6 +132,19 @@ pub fn hard_probe() -> PathBuf {
     helper_bin("hard_probe")
 }
 
+/// `pidone PIDONE_ARGS -- testkit ignore TERM`, sent SIGTERM once the child is ready and run
+/// to the end: how pidone stops a child that ignores the stop signal.
+pub fn stop_a_term_ignorer(pidone_args: &[&str], wait: Duration, timeout: Duration) -> Outcome {
+    let dir = TempDir::new();
+    let ready = dir.join("ready");
+    let p = Launch::pidone()
+        .args(pidone_args)
+        .testkit(["ignore", "TERM", "--ready"])
+        .spawn_ready(&ready, wait);
+    p.signal(libc::SIGTERM);
+    p.wait_timeout(timeout)
+}
+
 /// CLOCK_MONOTONIC in nanoseconds (the same clock in every PID namespace).
 pub fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
