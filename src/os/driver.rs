@@ -7,7 +7,7 @@ use super::signals::SignalState;
 use super::spawn::{Spawned, spawn};
 use super::{errno_text, getpid, write_stderr};
 use crate::config::{Config, Grace, human_duration};
-use crate::report::{ExitReport, Proc};
+use crate::report::{ExitReport, describe_procs};
 use crate::signal::Signal;
 use crate::supervisor::{Action, Event, KillReason, Supervisor, Target};
 use nix::sys::prctl;
@@ -276,7 +276,7 @@ fn carry_out(
         Action::TerminateRemaining => {
             let procs = shutdown::terminate_remaining(scope);
             if !procs.is_empty() {
-                log::info!("main process exited; sent SIGTERM to {}", describe(&procs));
+                log::info!("main process exited; sent SIGTERM to {}", describe_procs(&procs));
             }
             sup.record_terminated(procs);
         }
@@ -291,7 +291,7 @@ fn carry_out(
                 (KillReason::StillAlive, _) => "still running after SIGKILL".to_owned(),
             };
             let (procs, reached_all) = shutdown::kill_remaining(scope, &mut |batch| {
-                log::warn!("{why}; sending SIGKILL to {}", describe(batch));
+                log::warn!("{why}; sending SIGKILL to {}", describe_procs(batch));
             });
             if !sup.main_exited() {
                 // Whatever the listing missed (a child that left its process group while /proc
@@ -313,9 +313,4 @@ fn signal_main_child(child: &Spawned, sig: Signal) -> bool {
         Some(fd) => shutdown::send_pidfd(fd, sig),
         None => shutdown::send_raw(child.pid, sig),
     }
-}
-
-/// "2 processes: 12 (app), 13 (worker)", bounded for a long list.
-fn describe(procs: &[Proc]) -> String {
-    crate::report::describe_procs(procs)
 }

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 pub struct Received {
     pub sig: Signal,
     pub sender_pid: u32,
-    pub code: i32,
 }
 
 pub struct Events {
@@ -99,7 +98,6 @@ impl Events {
                 received.push(Received {
                     sig,
                     sender_pid: u32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_pid))),
-                    code: i32::from_ne_bytes(field(record, offset_of!(siginfo, ssi_code))),
                 });
             }
         }
