@@ -349,6 +349,13 @@ fn proc_state(pid: i32) -> Option<String> {
     proc_stat(pid).map(|(s, _)| s)
 }
 
+/// The parent pid from /proc/PID/stat (the field after the state).
+fn proc_ppid(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.rfind(')')?;
+    stat[close + 1..].split_whitespace().nth(1)?.parse().ok()
+}
+
 fn record(args: &[String]) -> ! {
     let Some(file) = args.first().cloned() else {
         die("record FILE")
@@ -538,11 +545,16 @@ fn orphans(args: &[String]) -> ! {
     }
     close(w);
     drain(r);
+    // EOF comes when an orphan's files are closed, which is before it has become a zombie:
+    // until then it is neither a zombie nor gone. Wait for those too (they have been re-parented
+    // to this process's parent, pidone), so that none is still alive when this one exits.
+    // SAFETY: getpid and getppid can not fail.
+    let (me, parent) = unsafe { (libc::getpid(), libc::getppid()) };
     let deadline = Instant::now() + Duration::from_secs(timeout);
     loop {
         let zombies: Vec<i32> = proc_pids()
             .into_iter()
-            .filter(|&p| proc_state(p).is_some_and(|s| s == "Z"))
+            .filter(|&p| proc_state(p).is_some_and(|s| s == "Z") || (p != me && proc_ppid(p) == Some(parent)))
             .collect();
         if zombies.is_empty() {
             out("zombies=0\n");
