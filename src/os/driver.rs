@@ -89,10 +89,11 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
 
 /// The event loop, until the report. It is the path of every signal: it and what it calls
 /// between the wake-up and the delivery (`deliver`, the supervisor's signal path, the send)
-/// sit together in the section `.text.hot.pidone`, which the linker places apart from the
-/// rest; the rare paths (`reap`, `carry_out`, the log lines) are `#[cold]` and out of line.
-/// After an idle spell every code page the first signal touches costs it a TLB miss, and
-/// these were spread over 10 pages (SPEC §7; BENCHMARKS.md, "Cold signal latency").
+/// sit together in the section `.text.hot.pidone`, and link/hot-symbols.txt puts that and the
+/// library functions they call (read, the send, the clock) first in the binary; the rare paths
+/// (`reap`, `carry_out`, the log lines) are `#[cold]` and out of line. After an idle spell
+/// every code page the first signal touches costs it a TLB miss, and these were spread over
+/// 10 pages (SPEC §7; BENCHMARKS.md, "Cold signal latency").
 #[inline(never)]
 #[unsafe(link_section = ".text.hot.pidone")]
 fn serve(
