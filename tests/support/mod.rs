@@ -188,6 +188,15 @@ impl Drop for TempDir {
     }
 }
 
+/// Writes `dir/name` with `content` and permission bits `mode`; returns its path.
+pub fn write_file(dir: &TempDir, name: &str, content: &[u8], mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
 /// Waits until `path` exists; panics after `timeout`. (Polling a file with a deadline is the
 /// readiness protocol: the program creates the file once it is set up.)
 pub fn wait_for_file(path: &Path, timeout: Duration) {
@@ -269,7 +278,8 @@ pub fn assert_took(took: Duration, lo: f64, hi: f64, what: &str, context: &dyn f
 }
 
 /// Two tests running one check, `fn(Launch)`: with pidone as PID 1 and as a subreaper under
-/// a tiny init (`.not_pid1()`).
+/// a tiny init (`.not_pid1()`). `check(bool)` for a `fn(nested: bool)`, for a check that must
+/// also know which of the two it is (to find pidone's pid, or to expect a nested report).
 #[macro_export]
 macro_rules! pid1_and_nested {
     ($check:ident: $as_pid1:ident, $not_pid1:ident) => {
@@ -281,6 +291,17 @@ macro_rules! pid1_and_nested {
         #[test]
         fn $not_pid1() {
             $check(Launch::pidone().not_pid1());
+        }
+    };
+    ($check:ident(bool): $as_pid1:ident, $not_pid1:ident) => {
+        #[test]
+        fn $as_pid1() {
+            $check(false);
+        }
+
+        #[test]
+        fn $not_pid1() {
+            $check(true);
         }
     };
 }
