@@ -145,6 +145,19 @@ pub fn stop_a_term_ignorer(pidone_args: &[&str], wait: Duration, timeout: Durati
     p.wait_timeout(timeout)
 }
 
+/// Runs `pidone --report json -- testkit orphans N` (N orphans that exit at once) to the end,
+/// checks that it exited 0 having reaped exactly those N, and returns the outcome.
+pub fn reap_orphans(launch: Launch, n: u32, timeout: Duration) -> Outcome {
+    let out = launch
+        .args(["--report", "json", "--"])
+        .arg(testkit())
+        .args(["orphans", &n.to_string()])
+        .run(timeout);
+    out.assert_code(0);
+    assert_eq!(out.report_json().get("reaped").as_i64(), i64::from(n), "{out}");
+    out
+}
+
 /// CLOCK_MONOTONIC in nanoseconds (the same clock in every PID namespace).
 pub fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
