@@ -1171,6 +1171,37 @@ impl JsonParser<'_> {
         }
     }
 
+    /// The comma-separated items of an array or object, from its opening bracket to `close`.
+    fn items<T>(&mut self, close: &str, item: fn(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        self.i += 1;
+        let mut items = Vec::new();
+        self.ws();
+        if self.eat(close) {
+            return Some(items);
+        }
+        loop {
+            items.push(item(self)?);
+            self.ws();
+            if self.eat(close) {
+                return Some(items);
+            }
+            if !self.eat(",") {
+                return None;
+            }
+        }
+    }
+
+    /// `"key": value` in an object.
+    fn field(&mut self) -> Option<(String, Json)> {
+        self.ws();
+        let key = self.string()?;
+        self.ws();
+        if !self.eat(":") {
+            return None;
+        }
+        Some((key, self.value()?))
+    }
+
     fn value(&mut self) -> Option<Json> {
         self.ws();
         match *self.s.get(self.i)? {
@@ -1178,48 +1209,8 @@ impl JsonParser<'_> {
             b't' => self.eat("true").then_some(Json::Bool(true)),
             b'f' => self.eat("false").then_some(Json::Bool(false)),
             b'"' => self.string().map(Json::Str),
-            b'[' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.eat("]") {
-                    return Some(Json::Arr(items));
-                }
-                loop {
-                    items.push(self.value()?);
-                    self.ws();
-                    if self.eat("]") {
-                        return Some(Json::Arr(items));
-                    }
-                    if !self.eat(",") {
-                        return None;
-                    }
-                }
-            }
-            b'{' => {
-                self.i += 1;
-                let mut fields = Vec::new();
-                self.ws();
-                if self.eat("}") {
-                    return Some(Json::Obj(fields));
-                }
-                loop {
-                    self.ws();
-                    let key = self.string()?;
-                    self.ws();
-                    if !self.eat(":") {
-                        return None;
-                    }
-                    fields.push((key, self.value()?));
-                    self.ws();
-                    if self.eat("}") {
-                        return Some(Json::Obj(fields));
-                    }
-                    if !self.eat(",") {
-                        return None;
-                    }
-                }
-            }
+            b'[' => self.items("]", Self::value).map(Json::Arr),
+            b'{' => self.items("}", Self::field).map(Json::Obj),
             b'-' | b'0'..=b'9' => {
                 let start = self.i;
                 while self.i < self.s.len()
