@@ -282,6 +282,36 @@ pub fn start_recorder(launch: Launch, pidone_args: &[&str], record_args: &[&str]
     p
 }
 
+/// pidone over `testkit record` ([`start_recorder`]) in a directory of its own.
+pub struct Recording {
+    pub p: Pid1,
+    /// Where the recorder logs the signals it gets.
+    pub file: PathBuf,
+    pub dir: TempDir,
+}
+
+impl Recording {
+    pub fn start(launch: Launch, pidone_args: &[&str], record_args: &[&str]) -> Recording {
+        let dir = TempDir::new();
+        let p = start_recorder(launch, pidone_args, record_args, &dir);
+        Recording {
+            p,
+            file: dir.join("signals"),
+            dir,
+        }
+    }
+
+    /// Sends `sig` and waits (up to `timeout`) for pidone to exit with `code`: the outcome, and
+    /// the names of the signals the recorder got, in order. The directory goes with it: what
+    /// is still to be read after the stop belongs in one of the test's own.
+    pub fn stop(self, sig: i32, code: i32, timeout: Duration) -> (Outcome, Vec<String>) {
+        self.p.signal(sig);
+        let out = self.p.wait_timeout(timeout);
+        out.assert_code(code);
+        (out, record_names(&self.file))
+    }
+}
+
 /// Asserts `lo <= took < hi` (seconds), naming `what` and showing `context` when not.
 pub fn assert_took(took: Duration, lo: f64, hi: f64, what: &str, context: &dyn fmt::Display) {
     assert!(
