@@ -58,7 +58,8 @@
 //! Helpers: `pidone_bin()`, `example_bin(name)`, `testkit()`, `TempDir`, `wait_for_file`,
 //! `monotonic_ns()` (CLOCK_MONOTONIC, the clock `testkit record` stamps signals with),
 //! `.testkit([..])` (appends `-- TESTKIT ARGS...` to pidone's arguments), `start_recorder`
-//! (pidone over `testkit record DIR/signals`, set up), `assert_took` (a duration within bounds),
+//! (pidone over `testkit record DIR/signals`, set up; `Recording` does it in a directory of its
+//! own and stops it), `reap_orphans`, `write_file`, `assert_took` (a duration within bounds),
 //! and `pid1_and_nested!` (one check as two tests: as PID 1 and not).
 //!
 //! Tests may run in parallel: every launch has its own namespaces, pipes and temp dir.
