@@ -6,14 +6,6 @@
 #   catatonit  -> /usr/bin/catatonit (static)
 #   file       -> the linkage check in run.sh
 set -euo pipefail
+source "$(dirname "$0")/../scripts/apt-missing.sh"
 
-need=()
-command -v tini-static >/dev/null || need+=(tini)
-command -v dumb-init >/dev/null || need+=(dumb-init)
-command -v catatonit >/dev/null || need+=(catatonit)
-command -v file >/dev/null || need+=(file)
-if [ "${#need[@]}" -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+apt_install_missing tini-static:tini dumb-init:dumb-init catatonit:catatonit file:file

@@ -80,6 +80,12 @@ start() {
         return 1
     fi
 }
+# start_ready ID [podman-flags...] -- APP...: start, with `--ready-file` (in /shared) appended to
+# the app's arguments, then wait until the app has written it.
+start_ready() {
+    start "$@" --ready-file "/shared/$1.ready" || return 1
+    check "$1: app ready" wait_file "$SHARED/$1.ready"
+}
 # use_init INIT: sets PRE, the command prefix that puts INIT (none|pidone) in front of the app.
 use_init() {
     PRE=()
@@ -130,13 +136,23 @@ dump_logs() {
         logs "$id" | tail -n 25 | sed 's/^/  | /' >&2
     done
 }
-# Runs a case; prints the logs of its containers if one of its assertions failed.
+# run_case FN ID...: runs a case; prints the logs of its containers if one of its assertions failed.
 run_case() {
     local before=$FAILS fn=$1
     shift
-    log "== $fn"
+    log "== $fn $*"
     "$fn"
     ((FAILS == before)) || dump_logs "$@"
+}
+# run_per_init FN NAME: runs the case FN twice, without an init and with pidone in front of the
+# app; FN sees $init (none|pidone), $id (NAME-INIT) and PRE (see use_init).
+run_per_init() {
+    local fn=$1 name=$2 init id
+    for init in none pidone; do
+        id=$name-$init
+        use_init "$init"
+        run_case "$fn" "$id"
+    done
 }
 
 # ---- cases ------------------------------------------------------------------------------------
@@ -144,19 +160,13 @@ run_case() {
 # A well-behaved app: it handles SIGTERM itself, so it stops at once with or without an init.
 # pidone must not get in the way: same exit code, no added delay, the app sees the signal.
 case_graceful() {
-    local init id
-    for init in none pidone; do
-        id=graceful-$init
-        use_init "$init"
-        start "$id" -- "${PRE[@]}" /app/graceful --exit-code 3 --ready-file "/shared/$id.ready" || continue
-        check "$id: app ready" wait_file "$SHARED/$id.ready"
-        stop "$id" 10
-        check "$id: exit code is the app's (3), got $EXIT" test "$EXIT" = 3
-        check "$id: stopped in $(secs $STOP_MS) (< 2s)" between "$STOP_MS" 0 2000
-        check "$id: app logged 'got SIGTERM'" has_log "$id" '^graceful: got SIGTERM$'
-        [[ $init == pidone ]] && check "$id: pidone report line" has_log "$id" '^pidone: exit 3 '
-        row "graceful (handles SIGTERM)" "podman stop -t 10" "$init" "$EXIT" "$STOP_MS" "app drained and exited"
-    done
+    start_ready "$id" -- "${PRE[@]}" /app/graceful --exit-code 3 || return
+    stop "$id" 10
+    check "$id: exit code is the app's (3), got $EXIT" test "$EXIT" = 3
+    check "$id: stopped in $(secs $STOP_MS) (< 2s)" between "$STOP_MS" 0 2000
+    check "$id: app logged 'got SIGTERM'" has_log "$id" '^graceful: got SIGTERM$'
+    [[ $init == pidone ]] && check "$id: pidone report line" has_log "$id" '^pidone: exit 3 '
+    row "graceful (handles SIGTERM)" "podman stop -t 10" "$init" "$EXIT" "$STOP_MS" "app drained and exited"
 }
 
 # The common case that goes wrong: an app with no SIGTERM handler (here busybox sleep; also most
@@ -164,117 +174,98 @@ case_graceful() {
 # SIGTERM, so the runtime waits its whole timeout and SIGKILLs. Under pidone it is not PID 1, the
 # default action applies and it dies at once (143 = 128 + SIGTERM).
 case_no_handler() {
-    local init id pid
-    for init in none pidone; do
-        id=nohandler-$init
-        use_init "$init"
-        start "$id" -- "${PRE[@]}" /bin/sleep 300 || continue
-        if [[ $init == pidone ]]; then # the stop must reach sleep, not a pidone that has not forked yet
-            pid=$(host_pid "$id")
-            check "$id: sleep running under pidone" wait_count 1 10000 procs_of "$pid" "" sleep
-        fi
-        stop "$id" 3
-        if [[ $init == none ]]; then
-            check "$id: SIGKILLed by podman (137), got $EXIT" test "$EXIT" = 137
-            check "$id: took the whole timeout: $(secs $STOP_MS) (>= 2.9s)" between "$STOP_MS" 2900 8000
-            check "$id: podman says it resorted to SIGKILL" grep -q 'resorting to SIGKILL' <<<"$PODMAN_ERR"
-            row "sleep (no SIGTERM handler)" "podman stop -t 3" none "$EXIT" "$STOP_MS" "SIGTERM dropped by the kernel; podman SIGKILLs"
-        else
-            check "$id: killed by SIGTERM (143), got $EXIT" test "$EXIT" = 143
-            check "$id: stopped in $(secs $STOP_MS) (< 2s)" between "$STOP_MS" 0 2000
-            check "$id: pidone report" has_log "$id" '^pidone: exit 143 \(child killed by SIGTERM\)'
-            row "sleep (no SIGTERM handler)" "podman stop -t 3" pidone "$EXIT" "$STOP_MS" "default action of SIGTERM applies"
-        fi
-    done
+    local pid
+    start "$id" -- "${PRE[@]}" /bin/sleep 300 || return
+    if [[ $init == pidone ]]; then # the stop must reach sleep, not a pidone that has not forked yet
+        pid=$(host_pid "$id")
+        check "$id: sleep running under pidone" wait_count 1 10000 procs_of "$pid" "" sleep
+    fi
+    stop "$id" 3
+    if [[ $init == none ]]; then
+        check "$id: SIGKILLed by podman (137), got $EXIT" test "$EXIT" = 137
+        check "$id: took the whole timeout: $(secs $STOP_MS) (>= 2.9s)" between "$STOP_MS" 2900 8000
+        check "$id: podman says it resorted to SIGKILL" grep -q 'resorting to SIGKILL' <<<"$PODMAN_ERR"
+        row "sleep (no SIGTERM handler)" "podman stop -t 3" none "$EXIT" "$STOP_MS" "SIGTERM dropped by the kernel; podman SIGKILLs"
+    else
+        check "$id: killed by SIGTERM (143), got $EXIT" test "$EXIT" = 143
+        check "$id: stopped in $(secs $STOP_MS) (< 2s)" between "$STOP_MS" 0 2000
+        check "$id: pidone report" has_log "$id" '^pidone: exit 143 \(child killed by SIGTERM\)'
+        row "sleep (no SIGTERM handler)" "podman stop -t 3" pidone "$EXIT" "$STOP_MS" "default action of SIGTERM applies"
+    fi
 }
 
 # An app that ignores SIGTERM. Without an init the runtime's timeout (10 s) decides; with
 # PIDONE_GRACE=1s pidone kills it after 1 s, says what it killed, and reports.
 case_ignore_term() {
-    local init id flags
-    for init in none pidone; do
-        id=ignoreterm-$init
-        use_init "$init"
-        flags=()
-        [[ $init == pidone ]] && flags=(--env PIDONE_GRACE=1s)
-        start "$id" "${flags[@]}" -- "${PRE[@]}" /app/ignore_term --ready-file "/shared/$id.ready" || continue
-        check "$id: app ready" wait_file "$SHARED/$id.ready"
-        stop "$id" 10
-        check "$id: exit 137, got $EXIT" test "$EXIT" = 137
-        check "$id: app saw SIGTERM and ignored it" has_log "$id" '^ignore_term: got SIGTERM \(ignored\)$'
-        if [[ $init == none ]]; then
-            check "$id: took the whole timeout: $(secs $STOP_MS) (>= 9.5s)" between "$STOP_MS" 9500 16000
-            row "ignore_term" "podman stop -t 10" none "$EXIT" "$STOP_MS" "podman SIGKILLs at its timeout"
-        else
-            check "$id: killed at pidone's 1s deadline: $(secs $STOP_MS) (0.9-4s)" between "$STOP_MS" 900 4000
-            check "$id: pidone warned before killing" has_log "$id" '^pidone: warning: grace period of 1s expired; sending SIGKILL'
-            check "$id: pidone report line" has_log "$id" '^pidone: exit 137 .*grace expired'
-            check "$id: podman did not need SIGKILL" test -z "$(grep 'resorting to SIGKILL' <<<"$PODMAN_ERR")"
-            row "ignore_term" "podman stop -t 10" "pidone, PIDONE_GRACE=1s" "$EXIT" "$STOP_MS" "pidone SIGKILLs at its grace, logs what it killed"
-        fi
-    done
+    local flags
+    flags=()
+    [[ $init == pidone ]] && flags=(--env PIDONE_GRACE=1s)
+    start_ready "$id" "${flags[@]}" -- "${PRE[@]}" /app/ignore_term || return
+    stop "$id" 10
+    check "$id: exit 137, got $EXIT" test "$EXIT" = 137
+    check "$id: app saw SIGTERM and ignored it" has_log "$id" '^ignore_term: got SIGTERM \(ignored\)$'
+    if [[ $init == none ]]; then
+        check "$id: took the whole timeout: $(secs $STOP_MS) (>= 9.5s)" between "$STOP_MS" 9500 16000
+        row "ignore_term" "podman stop -t 10" none "$EXIT" "$STOP_MS" "podman SIGKILLs at its timeout"
+    else
+        check "$id: killed at pidone's 1s deadline: $(secs $STOP_MS) (0.9-4s)" between "$STOP_MS" 900 4000
+        check "$id: pidone warned before killing" has_log "$id" '^pidone: warning: grace period of 1s expired; sending SIGKILL'
+        check "$id: pidone report line" has_log "$id" '^pidone: exit 137 .*grace expired'
+        check "$id: podman did not need SIGKILL" test -z "$(grep 'resorting to SIGKILL' <<<"$PODMAN_ERR")"
+        row "ignore_term" "podman stop -t 10" "pidone, PIDONE_GRACE=1s" "$EXIT" "$STOP_MS" "pidone SIGKILLs at its grace, logs what it killed"
+    fi
 }
 
 # Zombies: leaky double-forks 50 children that exit at once; they are re-parented to PID 1.
 # Without an init, PID 1 is leaky, which never reaps them; pidone reaps them.
 case_zombies() {
-    local init id pid
-    for init in none pidone; do
-        id=zombies-$init
-        use_init "$init"
-        start "$id" -- "${PRE[@]}" /app/leaky --zombies 50 --ready-file "/shared/$id.ready" || continue
-        check "$id: app ready" wait_file "$SHARED/$id.ready"
-        pid=$(host_pid "$id")
-        if [[ $init == none ]]; then
-            check "$id: 50 zombies pile up under PID 1" wait_count 50 5000 procs_of "$pid" Z
-        else
-            check "$id: no zombies under PID 1 (pidone)" wait_count 0 3000 procs_of "$pid" Z
-            sleep 0.5 # and they stay gone (nothing left to accumulate)
-            check "$id: still no zombies" wait_count 0 0 procs_of "$pid" Z
-        fi
-        local zombies=$GOT
-        stop "$id" 10
-        check "$id: exit 0, got $EXIT" test "$EXIT" = 0
-        check "$id: stopped in $(secs $STOP_MS) (< 2s)" between "$STOP_MS" 0 2000
-        [[ $init == pidone ]] && check "$id: pidone reports 50 reaped" has_log "$id" '^pidone: exit 0 .*reaped 50'
-        row "leaky --zombies 50" "podman stop -t 10" "$init" "$EXIT" "$STOP_MS" "$zombies zombies while running"
-    done
+    local pid
+    start_ready "$id" -- "${PRE[@]}" /app/leaky --zombies 50 || return
+    pid=$(host_pid "$id")
+    if [[ $init == none ]]; then
+        check "$id: 50 zombies pile up under PID 1" wait_count 50 5000 procs_of "$pid" Z
+    else
+        check "$id: no zombies under PID 1 (pidone)" wait_count 0 3000 procs_of "$pid" Z
+        sleep 0.5 # and they stay gone (nothing left to accumulate)
+        check "$id: still no zombies" wait_count 0 0 procs_of "$pid" Z
+    fi
+    local zombies=$GOT
+    stop "$id" 10
+    check "$id: exit 0, got $EXIT" test "$EXIT" = 0
+    check "$id: stopped in $(secs $STOP_MS) (< 2s)" between "$STOP_MS" 0 2000
+    [[ $init == pidone ]] && check "$id: pidone reports 50 reaped" has_log "$id" '^pidone: exit 0 .*reaped 50'
+    row "leaky --zombies 50" "podman stop -t 10" "$init" "$EXIT" "$STOP_MS" "$zombies zombies while running"
 }
 
 # Orphans: leaky leaves 3 workers behind and exits after 500 ms. pidone sends them SIGTERM (they
 # write a marker in the bind-mounted host directory); without an init the kernel SIGKILLs
 # everything when PID 1 exits, and the workers never get to clean up.
 case_orphans() {
-    local init id t0 markers
-    for init in none pidone; do
-        id=orphans-$init
-        use_init "$init"
-        mkdir -m 0777 "$SHARED/$id" # 0777: the container runs as uid 65532
-        t0=$(now_ms)
-        start "$id" -- "${PRE[@]}" /app/leaky --orphans 3 --exit-after 500ms --marker-dir "/shared/$id" || continue
-        EXIT=$(timeout 30 podman wait "$PREFIX-$id")
-        local ms=$(($(now_ms) - t0))
-        markers=$(find "$SHARED/$id" -name 'orphan-*' | wc -l)
-        check "$id: exit 0 (leaky's), got $EXIT" test "$EXIT" = 0
-        check "$id: container ended $(secs $ms) after start (< 4s)" between "$ms" 0 4000
-        if [[ $init == none ]]; then
-            check "$id: orphans got no SIGTERM, wrote no marker ($markers)" test "$markers" = 0
-            row "leaky --orphans 3 --exit-after 500ms" "(exits by itself)" none "$EXIT" "$ms" "$markers of 3 orphans cleaned up (kernel SIGKILL)"
-        else
-            check "$id: all 3 orphans got SIGTERM and wrote their marker ($markers)" test "$markers" = 3
-            check "$id: orphans logged 'got SIGTERM'" test "$(count_log "$id" '^leaky: orphan [0-9]+: got SIGTERM$')" = 3
-            check "$id: pidone report line" has_log "$id" '^pidone: exit 0 '
-            row "leaky --orphans 3 --exit-after 500ms" "(exits by itself)" pidone "$EXIT" "$ms" "$markers of 3 orphans cleaned up (SIGTERM)"
-        fi
-    done
+    local t0 markers
+    mkdir -m 0777 "$SHARED/$id" # 0777: the container runs as uid 65532
+    t0=$(now_ms)
+    start "$id" -- "${PRE[@]}" /app/leaky --orphans 3 --exit-after 500ms --marker-dir "/shared/$id" || return
+    EXIT=$(timeout 30 podman wait "$PREFIX-$id")
+    local ms=$(($(now_ms) - t0))
+    markers=$(find "$SHARED/$id" -name 'orphan-*' | wc -l)
+    check "$id: exit 0 (leaky's), got $EXIT" test "$EXIT" = 0
+    check "$id: container ended $(secs $ms) after start (< 4s)" between "$ms" 0 4000
+    if [[ $init == none ]]; then
+        check "$id: orphans got no SIGTERM, wrote no marker ($markers)" test "$markers" = 0
+        row "leaky --orphans 3 --exit-after 500ms" "(exits by itself)" none "$EXIT" "$ms" "$markers of 3 orphans cleaned up (kernel SIGKILL)"
+    else
+        check "$id: all 3 orphans got SIGTERM and wrote their marker ($markers)" test "$markers" = 3
+        check "$id: orphans logged 'got SIGTERM'" test "$(count_log "$id" '^leaky: orphan [0-9]+: got SIGTERM$')" = 3
+        check "$id: pidone report line" has_log "$id" '^pidone: exit 0 '
+        row "leaky --orphans 3 --exit-after 500ms" "(exits by itself)" pidone "$EXIT" "$ms" "$markers of 3 orphans cleaned up (SIGTERM)"
+    fi
 }
 
 # `podman run --init --init-path PIDONE`: podman bind-mounts pidone at /run/podman-init and runs
 # it as `/run/podman-init -- COMMAND...`.
 case_init_path() {
     local id=init-path pid cmdline
-    start "$id" --init --init-path "$PIDONE" -- /app/graceful --exit-code 3 --ready-file "/shared/$id.ready" || return
-    check "$id: app ready" wait_file "$SHARED/$id.ready"
+    start_ready "$id" --init --init-path "$PIDONE" -- /app/graceful --exit-code 3 || return
     pid=$(host_pid "$id")
     cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
     check "$id: PID 1 is '/run/podman-init -- /app/graceful ...' (${cmdline% })" \
@@ -293,8 +284,7 @@ case_init_path() {
 # then delivers it; the app still drains and exits with its own code.
 case_stop_delay() {
     local id=stop-delay
-    start "$id" --env PIDONE_STOP_DELAY=1s -- /usr/local/bin/pidone -- /app/graceful --ready-file "/shared/$id.ready" || return
-    check "$id: app ready" wait_file "$SHARED/$id.ready"
+    start_ready "$id" --env PIDONE_STOP_DELAY=1s -- /usr/local/bin/pidone -- /app/graceful || return
     stop "$id" 10
     check "$id: exit 0, got $EXIT" test "$EXIT" = 0
     check "$id: SIGTERM held for 1s: stopped in $(secs $STOP_MS) (1-3s)" between "$STOP_MS" 1000 3000
@@ -331,11 +321,11 @@ done
 log "   rootfs: $(du -sh "$ROOTFS" | cut -f1) ($(find "$ROOTFS" -type f | wc -l) files), podman $(podman version --format '{{.Client.Version}}')"
 
 # ---- run --------------------------------------------------------------------------------------
-run_case case_graceful graceful-none graceful-pidone
-run_case case_no_handler nohandler-none nohandler-pidone
-run_case case_ignore_term ignoreterm-none ignoreterm-pidone
-run_case case_zombies zombies-none zombies-pidone
-run_case case_orphans orphans-none orphans-pidone
+run_per_init case_graceful graceful
+run_per_init case_no_handler nohandler
+run_per_init case_ignore_term ignoreterm
+run_per_init case_zombies zombies
+run_per_init case_orphans orphans
 run_case case_init_path init-path
 run_case case_stop_delay stop-delay
 

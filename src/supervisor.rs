@@ -522,6 +522,13 @@ mod tests {
             Harness::new(Config::new(vec!["app".into()]))
         }
 
+        /// The main child exited `code` at 0 ms and left children behind: the cleanup is on.
+        fn in_cleanup(code: i32) -> Harness {
+            let mut h = Harness::default();
+            h.reap(0, &[(MAIN, ChildStatus::Exited(code))], true);
+            h
+        }
+
         fn at(&self, ms: u64) -> Instant {
             self.t0 + Duration::from_millis(ms)
         }
@@ -798,8 +805,7 @@ mod tests {
 
     #[test]
     fn survivors_of_a_sigkill_are_killed_again_and_waited_for() {
-        let mut h = Harness::default();
-        h.reap(0, &[(MAIN, ChildStatus::Exited(0))], true);
+        let mut h = Harness::in_cleanup(0);
         h.timer(2000);
         let worker = Proc {
             pid: 5,
@@ -817,8 +823,7 @@ mod tests {
 
     #[test]
     fn pidone_gives_up_on_processes_it_could_not_list() {
-        let mut h = Harness::default();
-        h.reap(0, &[(MAIN, ChildStatus::Exited(3))], true);
+        let mut h = Harness::in_cleanup(3);
         h.timer(2000);
         h.sup.record_killed(vec![], false);
         let r = Harness::exit_report(h.timer(3000));
@@ -837,8 +842,7 @@ mod tests {
 
     #[test]
     fn cleanup_ends_early_when_leftovers_exit() {
-        let mut h = Harness::default();
-        h.reap(0, &[(MAIN, ChildStatus::Exited(4))], true);
+        let mut h = Harness::in_cleanup(4);
         let r = Harness::exit_report(h.reap(50, &[(5, ChildStatus::Exited(0))], false));
         assert_eq!(r.exit_code, 4);
         assert_eq!(r.reaped, 1);
@@ -857,8 +861,7 @@ mod tests {
 
     #[test]
     fn a_stop_signal_during_cleanup_kills_at_once_once() {
-        let mut h = Harness::default();
-        h.reap(0, &[(MAIN, ChildStatus::Exited(0))], true);
+        let mut h = Harness::in_cleanup(0);
         assert_eq!(
             h.signal(10, "INT"),
             vec![Action::KillRemaining(KillReason::StopDuringCleanup)]

@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 use support::*;
 
@@ -99,9 +98,7 @@ fn exec_failure_codes_are_subject_to_dash_e() {
 #[test]
 fn not_executable_is_126() {
     let dir = TempDir::new();
-    let file = dir.join("data.txt");
-    std::fs::write(&file, "exit 0\n").unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let file = write_file(&dir, "data.txt", b"exit 0\n", 0o644);
     let out = Launch::pidone().arg("--").arg(&file).run(T);
     out.assert_code(126);
     assert_eq!(out.pidone_lines().len(), 1, "{out}");
@@ -117,9 +114,7 @@ fn not_executable_is_126() {
 #[test]
 fn a_script_without_shebang_runs_through_the_shell_like_execvp() {
     let dir = TempDir::new();
-    let script = dir.join("noshebang");
-    std::fs::write(&script, "echo from-script \"$1\"\nexit 7\n").unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = write_file(&dir, "noshebang", b"echo from-script \"$1\"\nexit 7\n", 0o755);
     let out = Launch::pidone().arg("--").arg(&script).arg("arg1").run(T);
     out.assert_code(7);
     assert_eq!(out.stdout, "from-script arg1\n", "{out}");
@@ -133,25 +128,18 @@ fn a_script_without_shebang_runs_through_the_shell_like_execvp() {
 
 #[test]
 fn exit_codes_are_the_same_when_not_pid1() {
-    let out = Launch::pidone()
-        .arg("--")
-        .arg(testkit())
-        .args(["exit", "42"])
-        .not_pid1()
-        .run(T);
-    out.assert_code(42);
-    let out = Launch::pidone()
-        .arg("--")
-        .arg(testkit())
-        .args(["kill-self", "TERM"])
-        .not_pid1()
-        .run(T);
-    out.assert_code(143);
-    let out = Launch::pidone()
-        .args(["--", "no-such-command-pidone-test"])
-        .not_pid1()
-        .run(T);
-    out.assert_code(127);
+    let testkit = testkit();
+    for (command, code) in [
+        (vec![testkit.as_os_str(), "exit".as_ref(), "42".as_ref()], 42),
+        (
+            vec![testkit.as_os_str(), "kill-self".as_ref(), "TERM".as_ref()],
+            143,
+        ),
+        (vec!["no-such-command-pidone-test".as_ref()], 127),
+    ] {
+        let out = Launch::pidone().arg("--").args(command).not_pid1().run(T);
+        out.assert_code(code);
+    }
 }
 
 #[test]

@@ -26,8 +26,10 @@ fn proc_state(pid: i32) -> Option<char> {
     after.trim_start().chars().next()
 }
 
-/// Exactly one line on stderr, from pidone, containing `needle`.
-fn assert_one_pidone_line(out: &Outcome, needle: &str) {
+/// Exit `code` and exactly one line on stderr, from pidone, containing `needle`: how every
+/// failure to start is reported.
+fn assert_one_pidone_line(out: &Outcome, code: i32, needle: &str) {
+    assert_eq!(out.status, Status::Exited(code), "{out}");
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "expected one stderr line: {out}");
     assert!(
@@ -61,6 +63,17 @@ impl Runnable {
     }
 }
 
+/// pidone (not PID 1) under `hard_probe wrap WRAP --`, which first sets up the limit, the
+/// hidden /proc or the closed stdio that the test is about; pidone's arguments follow.
+fn wrapped(wrap: &[&str], pidone: impl AsRef<std::ffi::OsStr>) -> Launch {
+    Launch::new(hard_probe())
+        .not_pid1()
+        .arg("wrap")
+        .args(wrap)
+        .arg("--")
+        .arg(pidone)
+}
+
 // ---------------------------------------------------------------------------------------------
 // exec failures
 
@@ -69,14 +82,6 @@ struct ExecCase {
     command: PathBuf,
     code: i32,
     reason: &'static str,
-}
-
-/// Writes `dir/name` with `content` and permission bits `mode`; returns its path.
-fn write_file(dir: &TempDir, name: &str, content: &[u8], mode: u32) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, content).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
-    path
 }
 
 fn exec_cases(dir: &TempDir) -> Vec<ExecCase> {
@@ -151,6 +156,7 @@ fn exec_failures(nested: bool) {
         assert_eq!(out.status, Status::Exited(case.code), "{}: {out}", case.what);
         assert_one_pidone_line(
             &out,
+            case.code,
             &format!("cannot run '{}': {}", case.command.display(), case.reason),
         );
         if nested {
@@ -159,15 +165,7 @@ fn exec_failures(nested: bool) {
     }
 }
 
-#[test]
-fn exec_failures_as_pid1_give_127_126_or_1_and_one_line() {
-    exec_failures(false);
-}
-
-#[test]
-fn exec_failures_when_not_pid1_give_127_126_or_1_and_one_line() {
-    exec_failures(true);
-}
+pid1_and_nested!(exec_failures(bool): exec_failures_as_pid1_give_127_126_or_1_and_one_line, exec_failures_when_not_pid1_give_127_126_or_1_and_one_line);
 
 #[test]
 fn exec_failure_text_file_busy_is_1() {
@@ -178,8 +176,7 @@ fn exec_failure_text_file_busy_is_1() {
     let writer = fs::OpenOptions::new().write(true).open(&path).unwrap();
     let out = Launch::pidone().arg("--").arg(&path).run(secs(10));
     drop(writer);
-    out.assert_code(1);
-    assert_one_pidone_line(&out, "Text file busy");
+    assert_one_pidone_line(&out, 1, "Text file busy");
 }
 
 #[test]
@@ -200,8 +197,7 @@ fn exec_failure_message_is_one_line() {
         .arg("--")
         .arg("/no\nsuch\x1b[2Jcommand")
         .run(secs(10));
-    out.assert_code(127);
-    assert_one_pidone_line(&out, "cannot run '/no\\nsuch\\u{1b}[2Jcommand'");
+    assert_one_pidone_line(&out, 127, "cannot run '/no\\nsuch\\u{1b}[2Jcommand'");
 }
 
 #[test]
@@ -236,20 +232,12 @@ fn a_script_without_shebang_and_no_shell_is_127() {
     // systems, and is hidden too otherwise) it is ENOENT, whatever the file itself is.
     let dir = TempDir::new();
     let script = write_file(&dir, "no-shebang", b"exit 42\n", 0o755);
-    let mut wrap = vec!["wrap", "--tmpfs", "/usr"];
+    let mut wrap = vec!["--tmpfs", "/usr"];
     if !fs::symlink_metadata("/bin").unwrap().file_type().is_symlink() {
         wrap.extend(["--tmpfs", "/bin"]);
     }
-    let out = Launch::new(hard_probe())
-        .not_pid1()
-        .args(&wrap)
-        .arg("--")
-        .arg(pidone_bin())
-        .arg("--")
-        .arg(&script)
-        .run(secs(10));
-    out.assert_code(127);
-    assert_one_pidone_line(&out, "No such file or directory");
+    let out = wrapped(&wrap, pidone_bin()).arg("--").arg(&script).run(secs(10));
+    assert_one_pidone_line(&out, 127, "No such file or directory");
 }
 
 /// E2BIG: the command line fits pidone's own exec but not the child's. The kernel counts the
@@ -277,15 +265,16 @@ fn exec_failure_e2big_is_1_and_one_line() {
     let base: Vec<String> = (0..(limit - (100 << 10)) / 109)
         .map(|i| format!("{i:0>100}"))
         .collect();
-    let fits = |pad: usize| {
-        let out = Launch::new(&stand_in)
+    // `program` started as "p", running the long-named true with the arguments and a pad.
+    let run = |program: &PathBuf, pad: usize| {
+        Launch::new(program)
             .argv0("p")
             .arg(&long_true)
             .args(&base)
             .arg("x".repeat(pad))
-            .run(secs(10));
-        out.status == Status::Exited(0)
+            .run(secs(10))
     };
+    let fits = |pad: usize| run(&stand_in, pad).status == Status::Exited(0);
     let (mut lo, mut hi) = (0usize, 130_000usize);
     assert!(fits(lo) && !fits(hi), "no boundary in reach (limit {limit})");
     while hi - lo > 1 {
@@ -293,12 +282,7 @@ fn exec_failure_e2big_is_1_and_one_line() {
         if fits(mid) { lo = mid } else { hi = mid }
     }
     // `lo` is the largest pad that pidone's own exec accepts.
-    let out = Launch::new(&pidone)
-        .argv0("p")
-        .arg(&long_true)
-        .args(&base)
-        .arg("x".repeat(lo))
-        .run(secs(10));
+    let out = run(&pidone, lo);
     assert_eq!(
         out.status,
         Status::Exited(1),
@@ -317,14 +301,14 @@ fn exec_failure_e2big_is_1_and_one_line() {
 #[test]
 fn fork_failure_for_the_command_is_exit_1_with_a_clear_message() {
     let bin = Runnable::new();
-    let out = Launch::new(hard_probe())
-        .not_pid1()
-        .args(["wrap", "--nproc", "1", "--uid", "64202", "--"])
-        .arg(bin.pidone())
+    let out = wrapped(&["--nproc", "1", "--uid", "64202"], bin.pidone())
         .args(["--", "/bin/true"])
         .run(secs(10));
-    out.assert_code(1);
-    assert_one_pidone_line(&out, "cannot start the command: Resource temporarily unavailable");
+    assert_one_pidone_line(
+        &out,
+        1,
+        "cannot start the command: Resource temporarily unavailable",
+    );
     assert!(out.nested().leftovers.is_empty(), "{out}");
 }
 
@@ -333,10 +317,7 @@ fn orphans_under_a_process_limit_are_all_reaped() {
     // Limit 8: pidone, the probe and an intermediate leave room for 5 orphans; each
     // intermediate tries 10 forks, so forks fail every time until pidone reaps.
     let bin = Runnable::new();
-    let out = Launch::new(hard_probe())
-        .not_pid1()
-        .args(["wrap", "--nproc", "8", "--uid", "64201", "--"])
-        .arg(bin.pidone())
+    let out = wrapped(&["--nproc", "8", "--uid", "64201"], bin.pidone())
         .args(["--report", "json", "--"])
         .arg(bin.probe())
         .args(["nproc-orphans", "2000", "10"])
@@ -366,16 +347,12 @@ fn parse_orphans_line(out: &Outcome) -> (u64, u64) {
 
 fn regroup(wrap: &[&str], pidone_args: &[&str], mode: &str, sibling: bool) -> (Outcome, Duration) {
     let dir = TempDir::new();
-    let mut launch = Launch::new(hard_probe()).not_pid1();
+    let mut launch = wrapped(wrap, pidone_bin());
     if sibling {
         launch = launch.sibling();
     }
     let start = Instant::now();
     let out = launch
-        .arg("wrap")
-        .args(wrap)
-        .arg("--")
-        .arg(pidone_bin())
         .args(pidone_args)
         .hard_probe(["regroup", mode])
         .arg(dir.join("ready"))
@@ -412,10 +389,7 @@ fn proc_hidden_and_a_leftover_outside_the_group_does_not_hang() {
 fn stop_with_proc_hidden(mode: &str) -> (Outcome, Duration) {
     let dir = TempDir::new();
     let ready = dir.join("ready");
-    let p = Launch::new(hard_probe())
-        .not_pid1()
-        .args(["wrap", "--hide-proc", "--"])
-        .arg(pidone_bin())
+    let p = wrapped(&["--hide-proc"], pidone_bin())
         .args(["--grace", "1s", "--cleanup-grace", "1s"])
         .hard_probe(["regroup", mode])
         .spawn_ready(&ready, secs(10));
@@ -468,16 +442,13 @@ fn tiny_fd_limits_give_a_clear_error_or_a_clean_run_never_a_hang() {
     let mut outcomes = Vec::new();
     for limit in 0..=8u32 {
         let dir = TempDir::new();
-        let out = Launch::new(hard_probe())
-            .not_pid1()
-            .args(["wrap", "--nofile", &limit.to_string(), "--"])
-            .arg(pidone_bin())
+        let out = wrapped(&["--nofile", &limit.to_string()], pidone_bin())
             .args(["--cleanup-grace", "5s"])
             .hard_probe(["regroup", "stay-exit"])
             .arg(dir.join("ready"))
             .run(secs(20));
         match out.status {
-            Status::Exited(1) => assert_one_pidone_line(&out, "Too many open files"),
+            Status::Exited(1) => assert_one_pidone_line(&out, 1, "Too many open files"),
             // Ran: the orphan in the child's group was terminated, nothing is left.
             Status::Exited(3) => assert!(out.nested().leftovers.is_empty(), "limit {limit}: {out}"),
             _ => panic!("limit {limit}: {out}"),
@@ -492,10 +463,13 @@ fn tiny_fd_limits_give_a_clear_error_or_a_clean_run_never_a_hang() {
 // ---------------------------------------------------------------------------------------------
 // children that stop, close their stdio, or change process group
 
-fn stop_self(sig: i32) {
+/// `pidone PIDONE_ARGS -- hard_probe stop-self SIG`, returned once the child has stopped
+/// itself with `sig`; continued, it exits 7.
+fn start_a_child_that_stops_itself(pidone_args: &[&str], sig: i32) -> Pid1 {
     let dir = TempDir::new();
     let ready = dir.join("ready");
     let p = Launch::pidone()
+        .args(pidone_args)
         .hard_probe(["stop-self", &sig.to_string()])
         .arg(&ready)
         .arg("7")
@@ -503,6 +477,11 @@ fn stop_self(sig: i32) {
     wait_for_file(&ready, secs(10));
     let child = first_child(p.pid);
     wait_until("the child to stop", secs(10), || proc_state(child) == Some('T'));
+    p
+}
+
+fn stop_self(sig: i32) {
+    let p = start_a_child_that_stops_itself(&[], sig);
     // pidone does not mistake a stopped child for an exited one, and still forwards CONT.
     assert!(p.is_running());
     p.signal(libc::SIGCONT);
@@ -523,17 +502,7 @@ fn a_child_that_stops_itself_with_sigtstp_is_continued_and_exits() {
 
 #[test]
 fn a_stopped_child_does_not_hold_up_the_grace() {
-    let dir = TempDir::new();
-    let ready = dir.join("ready");
-    let p = Launch::pidone()
-        .args(["--grace", "1s"])
-        .hard_probe(["stop-self", &libc::SIGSTOP.to_string()])
-        .arg(&ready)
-        .arg("7")
-        .spawn();
-    wait_for_file(&ready, secs(10));
-    let child = first_child(p.pid);
-    wait_until("the child to stop", secs(10), || proc_state(child) == Some('T'));
+    let p = start_a_child_that_stops_itself(&["--grace", "1s"], libc::SIGSTOP);
     let start = Instant::now();
     p.signal(libc::SIGTERM);
     let out = p.wait_timeout(secs(10));
@@ -563,10 +532,7 @@ fn pidone_started_without_stdio_runs_and_leaks_nothing() {
     // see them closed, exactly as pidone found them.
     let dir = TempDir::new();
     let report = dir.join("report");
-    let out = Launch::new(hard_probe())
-        .not_pid1()
-        .args(["wrap", "--close-stdio", "--"])
-        .arg(pidone_bin())
+    let out = wrapped(&["--close-stdio"], pidone_bin())
         .hard_probe(["report", "--out"])
         .arg(&report)
         .run(secs(10));
@@ -736,15 +702,7 @@ fn signal_storm(nested: bool) {
     assert_eq!(out.report_json().get("exit_code").as_i64(), 42, "{out}");
 }
 
-#[test]
-fn survives_a_signal_storm_as_pid1_and_still_forwards() {
-    signal_storm(false);
-}
-
-#[test]
-fn survives_a_signal_storm_when_not_pid1_and_still_forwards() {
-    signal_storm(true);
-}
+pid1_and_nested!(signal_storm(bool): survives_a_signal_storm_as_pid1_and_still_forwards, survives_a_signal_storm_when_not_pid1_and_still_forwards);
 
 // ---------------------------------------------------------------------------------------------
 // SIGSTOP / SIGCONT sent to pidone itself
@@ -771,32 +729,32 @@ fn sigstop_and_sigcont_to_pidone_lose_nothing() {
     );
 }
 
-#[test]
-fn a_child_that_exits_while_pidone_is_stopped_is_reaped_after_sigcont() {
-    for nested in [false, true] {
-        let dir = TempDir::new();
-        let done = dir.join("done");
-        let p = Launch::pidone()
-            .not_pid1_if(nested)
-            .hard_probe(["exit-when"])
-            .arg(&done)
-            .arg("9")
-            .spawn();
-        let pidone = if nested { first_child(p.pid) } else { p.pid };
-        let child = first_child(pidone);
-        // SAFETY: a pid of our own test namespace, not yet reaped by its parent.
-        unsafe { libc::kill(pidone, libc::SIGSTOP) };
-        wait_until("pidone to stop", secs(10), || proc_state(pidone) == Some('T'));
-        fs::write(&done, "").unwrap();
-        wait_until("the child to become a zombie", secs(10), || {
-            proc_state(child) == Some('Z')
-        });
-        // SAFETY: as above.
-        unsafe { libc::kill(pidone, libc::SIGCONT) };
-        let out = p.wait_timeout(secs(10));
-        out.assert_code(9);
-    }
+/// A child that exits while pidone is stopped is reaped once pidone continues.
+fn a_child_that_exits_while_pidone_is_stopped(nested: bool) {
+    let dir = TempDir::new();
+    let done = dir.join("done");
+    let p = Launch::pidone()
+        .not_pid1_if(nested)
+        .hard_probe(["exit-when"])
+        .arg(&done)
+        .arg("9")
+        .spawn();
+    let pidone = if nested { first_child(p.pid) } else { p.pid };
+    let child = first_child(pidone);
+    // SAFETY: a pid of our own test namespace, not yet reaped by its parent.
+    unsafe { libc::kill(pidone, libc::SIGSTOP) };
+    wait_until("pidone to stop", secs(10), || proc_state(pidone) == Some('T'));
+    fs::write(&done, "").unwrap();
+    wait_until("the child to become a zombie", secs(10), || {
+        proc_state(child) == Some('Z')
+    });
+    // SAFETY: as above.
+    unsafe { libc::kill(pidone, libc::SIGCONT) };
+    let out = p.wait_timeout(secs(10));
+    out.assert_code(9);
 }
+
+pid1_and_nested!(a_child_that_exits_while_pidone_is_stopped(bool): a_child_that_exits_while_pidone_is_stopped_is_reaped_after_sigcont_as_pid1, a_child_that_exits_while_pidone_is_stopped_is_reaped_after_sigcont_when_not_pid1);
 
 /// A process names itself (comm) with a newline and a fake pidone line; pidone's warning
 /// that names it before the SIGKILL stays one line.

@@ -183,15 +183,11 @@ fn the_child_inherits_the_environment() {
 #[test]
 fn stdout_carries_only_the_childs_output() {
     // Verbose logging, a report and a stop: all of pidone's own words go to stderr.
-    let dir = TempDir::new();
-    let ready = dir.join("ready");
-    let p = Launch::pidone()
-        .args(["-vvv", "--report", "text", "-t", "1s", "--"])
-        .arg(testkit())
-        .args(["ignore", "TERM", "--ready"])
-        .spawn_ready(&ready, Duration::from_secs(10));
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
+    let out = stop_a_term_ignorer(
+        &["-vvv", "--report", "text", "-t", "1s"],
+        Duration::from_secs(10),
+        T,
+    );
     out.assert_code(137);
     assert_eq!(out.stdout, "", "{out}");
     assert!(out.stderr.contains("pidone: exit 137"), "{out}");

@@ -12,31 +12,17 @@ const T: Duration = Duration::from_secs(60);
 fn reaps_1000_orphans_as_pid1_and_leaves_no_zombie() {
     // The child double-forks 1000 processes that exit at once (zombies for PID 1), waits until
     // they have all exited, then scans /proc until no process is in state Z (or 20 s pass).
-    let out = Launch::pidone()
-        .args(["--report", "json", "--"])
-        .arg(testkit())
-        .args(["orphans", "1000"])
-        .run(T);
-    out.assert_code(0);
+    // Reaped: the 1000 orphans and nothing else (the intermediate processes were reaped by the
+    // child).
+    let out = reap_orphans(Launch::pidone(), 1000, T);
     assert_eq!(out.stdout, "zombies=0\n", "{out}");
-    let report = out.report_json();
-    // The 1000 orphans and nothing else (the intermediate processes were reaped by the child).
-    assert_eq!(report.get("reaped").as_i64(), 1000, "{out}");
 }
 
 #[test]
 fn reaps_orphans_as_a_subreaper_when_not_pid1() {
-    let out = Launch::pidone()
-        .args(["--report", "json", "--"])
-        .arg(testkit())
-        .args(["orphans", "200"])
-        .not_pid1()
-        .run(T);
-    out.assert_code(0);
-    assert_eq!(out.stdout, "zombies=0\n", "{out}");
-    let report = out.report_json();
     // Reaped by pidone, not by the namespace's init: they were re-parented to pidone.
-    assert_eq!(report.get("reaped").as_i64(), 200, "{out}");
+    let out = reap_orphans(Launch::pidone().not_pid1(), 200, T);
+    assert_eq!(out.stdout, "zombies=0\n", "{out}");
     assert_eq!(out.nested().leftovers, [], "{out}");
 }
 

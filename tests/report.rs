@@ -43,30 +43,27 @@ fn auto_prints_one_line_after_a_stop() {
 
 #[test]
 fn text_always_prints_one_line() {
-    let out = Launch::pidone()
-        .args(["--report", "text", "--", "sh", "-c", "exit 3"])
-        .run(T);
-    out.assert_code(3);
-    assert_eq!(
-        out.stderr, "pidone: exit 3 (child exited 3); reaped 0; killed 0\n",
-        "{out}"
-    );
-    let out = Launch::pidone()
-        .args(["--report", "text", "-e", "3", "--", "sh", "-c", "exit 3"])
-        .run(T);
-    out.assert_code(0);
-    assert_eq!(
-        out.stderr, "pidone: exit 0 (child exited 3); reaped 0; killed 0\n",
-        "{out}"
-    );
-    let out = Launch::pidone()
-        .args(["--report", "text", "--", "sh", "-c", "kill -TERM $$"])
-        .run(T);
-    out.assert_code(143);
-    assert_eq!(
-        out.stderr, "pidone: exit 143 (child killed by SIGTERM); reaped 0; killed 0\n",
-        "{out}"
-    );
+    for (args, code, report) in [
+        (
+            &["--", "sh", "-c", "exit 3"][..],
+            3,
+            "pidone: exit 3 (child exited 3); reaped 0; killed 0\n",
+        ),
+        (
+            &["-e", "3", "--", "sh", "-c", "exit 3"],
+            0,
+            "pidone: exit 0 (child exited 3); reaped 0; killed 0\n",
+        ),
+        (
+            &["--", "sh", "-c", "kill -TERM $$"],
+            143,
+            "pidone: exit 143 (child killed by SIGTERM); reaped 0; killed 0\n",
+        ),
+    ] {
+        let out = Launch::pidone().args(["--report", "text"]).args(args).run(T);
+        out.assert_code(code);
+        assert_eq!(out.stderr, report, "{out}");
+    }
 }
 
 #[test]
@@ -101,18 +98,26 @@ fn assert_all_fields(report: &Json) {
     );
 }
 
-#[test]
-fn json_on_a_plain_exit() {
+/// `pidone --report json -- COMMAND` where the child exits `code` by itself (pidone passing
+/// the code on): the outcome, and its report, checked for every field and for that exit.
+fn report_of_an_exit(command: &[&str], code: i32, cause: &str) -> (Outcome, Json) {
     let out = Launch::pidone()
-        .args(["--report", "json", "--", "sh", "-c", "exit 4"])
+        .args(["--report", "json", "--"])
+        .args(command)
         .run(T);
-    out.assert_code(4);
-    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    out.assert_code(code);
     let r = out.report_json();
     assert_all_fields(&r);
-    assert_eq!(r.get("exit_code").as_i64(), 4);
-    assert_eq!(r.get("child").get("exited").as_i64(), 4);
-    assert_eq!(r.get("cause").as_str(), "exited");
+    assert_eq!(r.get("exit_code").as_i64(), i64::from(code));
+    assert_eq!(r.get("child").get("exited").as_i64(), i64::from(code));
+    assert_eq!(r.get("cause").as_str(), cause);
+    (out, r)
+}
+
+#[test]
+fn json_on_a_plain_exit() {
+    let (out, r) = report_of_an_exit(&["sh", "-c", "exit 4"], 4, "exited");
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
     assert_eq!(*r.get("stop_signal"), Json::Null);
     assert_eq!(*r.get("stop_duration_ms"), Json::Null);
     assert_eq!(r.get("reaped").as_i64(), 0);
@@ -163,28 +168,14 @@ fn json_after_the_grace_expired() {
 
 #[test]
 fn json_after_an_exec_failure() {
-    let out = Launch::pidone()
-        .args(["--report", "json", "--", "no-such-command-pidone-test"])
-        .run(T);
-    out.assert_code(127);
+    let (out, _) = report_of_an_exit(&["no-such-command-pidone-test"], 127, "exec_failed");
     // The error line, then the report.
     assert_eq!(out.stderr.lines().count(), 2, "{out}");
-    let r = out.report_json();
-    assert_all_fields(&r);
-    assert_eq!(r.get("exit_code").as_i64(), 127);
-    assert_eq!(r.get("child").get("exited").as_i64(), 127);
-    assert_eq!(r.get("cause").as_str(), "exec_failed");
 }
 
 #[test]
 fn json_counts_reaped_zombies() {
-    let out = Launch::pidone()
-        .args(["--report", "json", "--"])
-        .arg(testkit())
-        .args(["orphans", "25"])
-        .run(T);
-    out.assert_code(0);
-    assert_eq!(out.report_json().get("reaped").as_i64(), 25, "{out}");
+    reap_orphans(Launch::pidone(), 25, T);
 }
 
 #[test]

@@ -208,6 +208,15 @@ fn comms(list: &Json) -> Vec<String> {
     v
 }
 
+/// The report names (by comm, sorted) the processes the cleanup terminated and killed; returns
+/// the report.
+fn assert_cleanup(out: &Outcome, terminated: &[&str], killed: &[&str]) -> Json {
+    let report = out.report_json();
+    assert_eq!(comms(report.get("terminated")), terminated, "{out}");
+    assert_eq!(comms(report.get("killed")), killed, "{out}");
+    report
+}
+
 /// After the main child exits on its own: orphans get TERM (one writes a marker), the one that
 /// ignores it is SIGKILLed after --cleanup-grace; pidone exits with the main child's code.
 /// Not as PID 1, nothing is left behind either.
@@ -217,13 +226,7 @@ fn cleanup_term_then_kill(launch: Launch) {
     out.assert_code(3);
     assert_eq!(marker, "SIGTERM\n", "{out}");
     assert_took(out.elapsed, 0.9, 6.0, "the run", &out);
-    let report = out.report_json();
-    assert_eq!(
-        comms(report.get("terminated")),
-        ["tk-handler", "tk-ignorer"],
-        "{out}"
-    );
-    assert_eq!(comms(report.get("killed")), ["tk-ignorer"], "{out}");
+    let report = assert_cleanup(&out, &["tk-handler", "tk-ignorer"], &["tk-ignorer"]);
     assert_eq!(report.get("cause").as_str(), "exited", "{out}");
     assert!(sigkill_warning(&out).contains("(tk-ignorer)"), "{out}");
     no_leftovers(&out);
@@ -266,9 +269,7 @@ fn cleanup_grace_zero_kills_at_once_without_term() {
         marker, "",
         "the orphan got SIGTERM despite --cleanup-grace 0: {out}"
     );
-    let report = out.report_json();
-    assert_eq!(comms(report.get("killed")), ["tk-handler"], "{out}");
-    assert_eq!(comms(report.get("terminated")), Vec::<String>::new(), "{out}");
+    assert_cleanup(&out, &[], &["tk-handler"]);
     assert_took(out.elapsed, 0.0, 5.0, "the run", &out);
 }
 
@@ -358,13 +359,7 @@ fn late_orphan_is_killed(launch: Launch) {
     let args = ["--cleanup-grace", "1s", "--report", "json"];
     let (out, _) = leave_orphans(launch, &args, &["--forker"]);
     out.assert_code(0);
-    let report = out.report_json();
-    assert_eq!(
-        comms(report.get("terminated")),
-        ["tk-forker", "tk-handler"],
-        "{out}"
-    );
-    assert_eq!(comms(report.get("killed")), ["tk-late"], "{out}");
+    assert_cleanup(&out, &["tk-forker", "tk-handler"], &["tk-late"]);
     assert_took(out.elapsed, 0.9, 6.0, "the run", &out);
     no_leftovers(&out);
 }

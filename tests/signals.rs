@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::*;
 
@@ -70,66 +70,56 @@ fn every_forwardable_signal() -> Vec<(i32, String)> {
 }
 
 fn forwards_everything(launch: Launch) {
-    let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = start_recorder(launch, &[], &[], &dir);
+    let r = Recording::start(launch, &[], &[]);
     let sigs = every_forwardable_signal();
     let refs: Vec<(i32, &str)> = sigs.iter().map(|(s, n)| (*s, n.as_str())).collect();
-    send_and_expect(&p, &file, &refs);
+    send_and_expect(&r.p, &r.file, &refs);
     // The stop signal is forwarded too; the recorder exits 0 on it.
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
-    out.assert_code(0);
+    let (out, got) = r.stop(libc::SIGTERM, 0, T);
     let mut expected: Vec<String> = sigs.into_iter().map(|(_, n)| n).collect();
     expected.push("SIGTERM".into());
     // Exactly these, in order: nothing extra (no SIGCHLD, no duplicate, no SIGKILL-style surprise).
-    assert_eq!(record_names(&file), expected, "{out}");
+    assert_eq!(got, expected, "{out}");
 }
 
 pid1_and_nested!(forwards_everything: forwards_every_catchable_signal_including_real_time_and_fault_signals_as_pid1, forwards_every_catchable_signal_when_not_pid1);
 
 #[test]
 fn sigterm_from_the_parent_namespace_reaches_the_child_of_pid1() {
-    let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = start_recorder(Launch::pidone(), &[], &["--exit-code", "9"], &dir);
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
-    out.assert_code(9);
-    assert_eq!(record_names(&file), ["SIGTERM"], "{out}");
+    let r = Recording::start(Launch::pidone(), &[], &["--exit-code", "9"]);
+    let (out, got) = r.stop(libc::SIGTERM, 9, T);
+    assert_eq!(got, ["SIGTERM"], "{out}");
     assert!(out.elapsed < Duration::from_secs(5), "{out}");
 }
 
 #[test]
 fn sigint_is_forwarded_and_is_a_stop_signal() {
-    let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = start_recorder(Launch::pidone(), &[], &[], &dir);
-    p.signal(libc::SIGINT);
-    let out = p.wait_timeout(T);
-    out.assert_code(0);
-    assert_eq!(record_names(&file), ["SIGINT"], "{out}");
+    let (out, got) = Recording::start(Launch::pidone(), &[], &[]).stop(libc::SIGINT, 0, T);
+    assert_eq!(got, ["SIGINT"], "{out}");
     assert!(out.stderr.contains("after stop signal SIGINT"), "{out}");
+}
+
+/// A recorder with a second one in its process group (`--member`), which logs to
+/// `dir/member` (the test's own directory: it is read after the stop); returns that path too.
+fn record_with_a_group_member(dir: &TempDir, launch: Launch, pidone_args: &[&str]) -> (Recording, PathBuf) {
+    let member = dir.join("member");
+    let r = Recording::start(launch, pidone_args, &["--member", member.to_str().unwrap()]);
+    (r, member)
 }
 
 /// `-g`: signals go to the child's whole process group (two processes in it).
 fn group_delivery(launch: Launch) {
     let dir = TempDir::new();
-    let main = dir.join("signals");
-    let member = dir.join("member");
-    let member_arg = member.to_str().unwrap();
-    let p = start_recorder(launch, &[], &["--member", member_arg], &dir);
-    p.signal(libc::SIGUSR1);
-    wait_for_record(&main, "SIGUSR1", WAIT);
+    let (r, member) = record_with_a_group_member(&dir, launch, &[]);
+    r.p.signal(libc::SIGUSR1);
+    wait_for_record(&r.file, "SIGUSR1", WAIT);
     wait_for_record(&member, "SIGUSR1", WAIT);
-    p.signal(rtmin() + 3);
+    r.p.signal(rtmin() + 3);
     // Both, before TERM: a process with TERM and RTMIN+3 pending takes TERM first.
-    wait_for_record(&main, "SIGRTMIN+3", WAIT);
+    wait_for_record(&r.file, "SIGRTMIN+3", WAIT);
     wait_for_record(&member, "SIGRTMIN+3", WAIT);
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
-    out.assert_code(0);
-    assert_eq!(record_names(&main), ["SIGUSR1", "SIGRTMIN+3", "SIGTERM"], "{out}");
+    let (out, got) = r.stop(libc::SIGTERM, 0, T);
+    assert_eq!(got, ["SIGUSR1", "SIGRTMIN+3", "SIGTERM"], "{out}");
     assert_eq!(
         record_names(&member),
         ["SIGUSR1", "SIGRTMIN+3", "SIGTERM"],
@@ -150,21 +140,11 @@ fn tini_kill_process_group_variable_signals_the_whole_process_group() {
 #[test]
 fn without_dash_g_only_the_child_gets_the_signal() {
     let dir = TempDir::new();
-    let main = dir.join("signals");
-    let member = dir.join("member");
-    let member_arg = member.to_str().unwrap();
-    let p = start_recorder(
-        Launch::pidone(),
-        &["--cleanup-grace", "5s"],
-        &["--member", member_arg],
-        &dir,
-    );
-    p.signal(libc::SIGUSR1);
-    wait_for_record(&main, "SIGUSR1", WAIT);
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
-    out.assert_code(0);
-    assert_eq!(record_names(&main), ["SIGUSR1", "SIGTERM"], "{out}");
+    let (r, member) = record_with_a_group_member(&dir, Launch::pidone(), &["--cleanup-grace", "5s"]);
+    r.p.signal(libc::SIGUSR1);
+    wait_for_record(&r.file, "SIGUSR1", WAIT);
+    let (out, got) = r.stop(libc::SIGTERM, 0, T);
+    assert_eq!(got, ["SIGUSR1", "SIGTERM"], "{out}");
     // The member only ever saw the cleanup's SIGTERM (and SIGCONT), after the main child exited.
     let seen = record_names(&member);
     assert!(
@@ -180,9 +160,7 @@ fn without_dash_g_only_the_child_gets_the_signal() {
 
 #[test]
 fn rewrite_delivers_the_replacement() {
-    let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = start_recorder(
+    let r = Recording::start(
         Launch::pidone(),
         &[
             "-r",
@@ -193,11 +171,10 @@ fn rewrite_delivers_the_replacement() {
             "RTMIN+1:WINCH",
         ],
         &[],
-        &dir,
     );
     send_and_expect(
-        &p,
-        &file,
+        &r.p,
+        &r.file,
         &[
             (libc::SIGUSR1, "SIGUSR2"),
             (libc::SIGHUP, "SIGRTMIN+3"),
@@ -207,103 +184,70 @@ fn rewrite_delivers_the_replacement() {
             (libc::SIGQUIT, "SIGQUIT"),
         ],
     );
-    p.signal(libc::SIGTERM);
-    p.wait_timeout(T).assert_code(0);
+    r.stop(libc::SIGTERM, 0, T);
 }
 
 #[test]
 fn rewrite_to_drop_swallows_the_signal() {
-    let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = start_recorder(
-        Launch::pidone(),
-        &["-r", "HUP:DROP", "-r", "RTMIN+3:DROP"],
-        &[],
-        &dir,
-    );
-    p.signal(libc::SIGHUP);
-    p.signal(rtmin() + 3);
+    let r = Recording::start(Launch::pidone(), &["-r", "HUP:DROP", "-r", "RTMIN+3:DROP"], &[]);
+    r.p.signal(libc::SIGHUP);
+    r.p.signal(rtmin() + 3);
     // The kernel hands pending signals to pidone lowest number first, standard before
     // real-time: once USR1 and RTMIN+4 have arrived, HUP and RTMIN+3 were read before them.
-    p.signal(libc::SIGUSR1);
-    p.signal(rtmin() + 4);
-    wait_for_record(&file, "SIGRTMIN+4", WAIT);
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
-    out.assert_code(0);
-    assert_eq!(record_names(&file), ["SIGUSR1", "SIGRTMIN+4", "SIGTERM"], "{out}");
+    r.p.signal(libc::SIGUSR1);
+    r.p.signal(rtmin() + 4);
+    wait_for_record(&r.file, "SIGRTMIN+4", WAIT);
+    let (out, got) = r.stop(libc::SIGTERM, 0, T);
+    assert_eq!(got, ["SIGUSR1", "SIGRTMIN+4", "SIGTERM"], "{out}");
 }
 
 #[test]
 fn pidone_rewrite_variable_is_a_comma_separated_list() {
-    let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = start_recorder(
+    let r = Recording::start(
         Launch::pidone().env("PIDONE_REWRITE", "USR1:USR2,HUP:DROP"),
         &[],
         &[],
-        &dir,
     );
-    p.signal(libc::SIGHUP);
-    send_and_expect(&p, &file, &[(libc::SIGUSR1, "SIGUSR2")]);
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
-    out.assert_code(0);
-    assert_eq!(record_names(&file), ["SIGUSR2", "SIGTERM"], "{out}");
+    r.p.signal(libc::SIGHUP);
+    send_and_expect(&r.p, &r.file, &[(libc::SIGUSR1, "SIGUSR2")]);
+    let (out, got) = r.stop(libc::SIGTERM, 0, T);
+    assert_eq!(got, ["SIGUSR2", "SIGTERM"], "{out}");
+}
+
+/// `pidone -t 1s PIDONE_ARGS` over a recorder that exits on no signal, sent TERM: pidone kills
+/// it when the grace expires. The outcome and the signals the recorder got.
+fn term_then_grace_expiry(pidone_args: &[&str]) -> (Outcome, Vec<String>) {
+    let launch = Launch::pidone().args(["-t", "1s"]);
+    Recording::start(launch, pidone_args, &["--exit-on", "none"]).stop(libc::SIGTERM, 137, T)
 }
 
 #[test]
 fn a_rewritten_stop_signal_still_starts_the_grace() {
     // TERM arrives, USR1 is delivered (the recorder does not exit on it), and the grace that TERM
     // started still expires: stop signals are decided on the signal received.
-    let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = start_recorder(
-        Launch::pidone(),
-        &["-t", "1s", "-r", "TERM:USR1"],
-        &["--exit-on", "none"],
-        &dir,
-    );
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
-    out.assert_code(137);
-    assert_eq!(record_names(&file), ["SIGUSR1"], "{out}");
+    let (out, got) = term_then_grace_expiry(&["-r", "TERM:USR1"]);
+    assert_eq!(got, ["SIGUSR1"], "{out}");
     assert!(out.elapsed >= Duration::from_millis(900), "{out}");
 }
 
 #[test]
 fn a_dropped_stop_signal_still_starts_the_grace() {
-    let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = start_recorder(
-        Launch::pidone(),
-        &["-t", "1s", "-r", "TERM:DROP"],
-        &["--exit-on", "none"],
-        &dir,
-    );
-    p.signal(libc::SIGTERM);
-    let out = p.wait_timeout(T);
-    out.assert_code(137);
-    assert_eq!(record_names(&file), Vec::<String>::new(), "{out}");
+    let (out, got) = term_then_grace_expiry(&["-r", "TERM:DROP"]);
+    assert_eq!(got, Vec::<String>::new(), "{out}");
 }
 
 #[test]
 fn stop_signals_option_chooses_what_starts_the_grace() {
     // With --stop-signals HUP, TERM is an ordinary forwarded signal and HUP starts the grace.
-    let dir = TempDir::new();
-    let file = dir.join("signals");
-    let p = start_recorder(
+    let r = Recording::start(
         Launch::pidone(),
         &["-t", "1s", "--stop-signals", "HUP"],
         &["--exit-on", "none"],
-        &dir,
     );
-    p.signal(libc::SIGTERM);
-    wait_for_record(&file, "SIGTERM", WAIT);
-    p.signal(libc::SIGHUP);
-    let out = p.wait_timeout(T);
-    out.assert_code(137);
-    assert_eq!(record_names(&file), ["SIGTERM", "SIGHUP"], "{out}");
+    r.p.signal(libc::SIGTERM);
+    wait_for_record(&r.file, "SIGTERM", WAIT);
+    let (out, got) = r.stop(libc::SIGHUP, 137, T);
+    assert_eq!(got, ["SIGTERM", "SIGHUP"], "{out}");
     assert!(out.stderr.contains("after stop signal SIGHUP"), "{out}");
 }
 

@@ -61,22 +61,14 @@ fn a_slow_app_fails_a_tight_budget() {
     )));
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stdout.starts_with("run 1/1: FAIL: "), "{out}");
-    assert!(
-        out.stdout
-            .contains("\n  - did not stop within 300ms of SIGTERM (took "),
-        "{out}"
-    );
+    out.assert_reports("\n  - did not stop within 300ms of SIGTERM (took ");
     let pid = pid_in(&ready);
-    assert!(
-        out.stdout
-            .contains(&format!("\n  - had to SIGKILL 1 process: {pid} (slow_stop)\n")),
-        "{out}"
-    );
+    out.assert_reports(&format!("\n  - had to SIGKILL 1 process: {pid} (slow_stop)\n"));
     assert!(
         !out.stdout.contains("exit code 137 (SIGKILL) is not accepted"),
         "one reason only: {out}"
     );
-    assert!(out.stdout.contains("\nFAIL: 1 of 1 runs failed ("), "{out}");
+    out.assert_reports("\nFAIL: 1 of 1 runs failed (");
     assert_gone(pid, "slow_stop");
 }
 
@@ -132,14 +124,10 @@ fn exit_code_1_fails_unless_accepted() {
     let args = ["--ready-log", "ready", "--", app.as_str(), "--exit-code", "1"];
     let out = check(&args);
     assert_eq!(out.code, 1, "{out}");
-    assert!(
-        out.stdout
-            .contains("\n  - exit code 1 is not accepted (expected 0,143)\n"),
-        "{out}"
-    );
+    out.assert_reports("\n  - exit code 1 is not accepted (expected 0,143)\n");
     let out = check(&[&["--expect-exit", "0,1"][..], &args[..]].concat());
     assert_eq!(out.code, 0, "{out}");
-    assert!(out.stdout.contains("; exit code 1;"), "{out}");
+    out.assert_reports("; exit code 1;");
 }
 
 #[test]
@@ -164,13 +152,10 @@ fn leaked_orphans_fail_unless_allowed() {
     let orphans = orphan_markers(&markers);
     assert_eq!(orphans.len(), 2, "both orphans got pidone's SIGTERM: {out}");
     let named: Vec<String> = orphans.iter().map(|pid| format!("{pid} (leaky)")).collect();
-    assert!(
-        out.stdout.contains(&format!(
-            "\n  - left 2 processes running after the main process exited (pidone sent them SIGTERM): {}\n",
-            named.join(", ")
-        )),
-        "{out}"
-    );
+    out.assert_reports(&format!(
+        "\n  - left 2 processes running after the main process exited (pidone sent them SIGTERM): {}\n",
+        named.join(", ")
+    ));
     for pid in orphans {
         assert_gone(pid, "leaky");
     }
@@ -181,12 +166,8 @@ fn leaked_orphans_fail_unless_allowed() {
     args.extend(leaky(&allowed));
     let out = check(&args);
     assert_eq!(out.code, 0, "{out}");
-    assert!(out.stdout.contains("terminated 2; killed 0"), "{out}");
-    assert!(
-        out.stdout
-            .contains("\n  note: outlived the main process (allowed): "),
-        "{out}"
-    );
+    out.assert_reports("terminated 2; killed 0");
+    out.assert_reports("\n  note: outlived the main process (allowed): ");
     assert_eq!(orphan_markers(&allowed).len(), 2, "{out}");
 }
 
@@ -215,11 +196,7 @@ fn an_app_that_is_never_ready_fails_on_the_timeout() {
         out.stdout.starts_with("run 1/1: FAIL: not ready; stopped in "),
         "{out}"
     );
-    assert!(
-        out.stdout
-            .contains(&format!("\n  - not ready within 500ms: no file {never}\n")),
-        "{out}"
-    );
+    out.assert_reports(&format!("\n  - not ready within 500ms: no file {never}\n"));
     // It is still stopped and judged: one reason only, the stop itself was clean.
     assert_eq!(out.stdout.matches("\n  - ").count(), 1, "{out}");
     assert!(out.stderr.contains("graceful: got SIGTERM"), "{out}");
@@ -229,11 +206,7 @@ fn an_app_that_is_never_ready_fails_on_the_timeout() {
 fn an_app_that_exits_before_it_is_ready_fails() {
     let out = check(&argv(&format!("--ready-tcp {} -- sh -c 'exit 3'", free_port())));
     assert_eq!(out.code, 1, "{out}");
-    assert!(
-        out.stdout
-            .contains("\n  - exited before it was ready, with exit code 3\n"),
-        "{out}"
-    );
+    out.assert_reports("\n  - exited before it was ready, with exit code 3\n");
 }
 
 #[test]
@@ -265,8 +238,8 @@ fn repeat_catches_a_hang_one_time_in_three() {
         ["run 1/3: PASS", "run 2/3: PASS", "run 3/3: FAIL"],
         "{out}"
     );
-    assert!(out.stdout.contains("had to SIGKILL 1 process: "), "{out}");
-    assert!(out.stdout.contains("\nFAIL: 1 of 3 runs failed ("), "{out}");
+    out.assert_reports("had to SIGKILL 1 process: ");
+    out.assert_reports("\nFAIL: 1 of 3 runs failed (");
     assert_eq!(std::fs::read_to_string(&state).unwrap().trim(), "3", "{out}");
 }
 
@@ -278,7 +251,7 @@ fn another_stop_signal_is_forwarded() {
     )));
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stderr.contains("graceful: got SIGINT"), "{out}");
-    assert!(out.stdout.contains("after SIGINT;"), "{out}");
+    out.assert_reports("after SIGINT;");
 }
 
 #[test]

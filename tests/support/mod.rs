@@ -58,7 +58,8 @@
 //! Helpers: `pidone_bin()`, `example_bin(name)`, `testkit()`, `TempDir`, `wait_for_file`,
 //! `monotonic_ns()` (CLOCK_MONOTONIC, the clock `testkit record` stamps signals with),
 //! `.testkit([..])` (appends `-- TESTKIT ARGS...` to pidone's arguments), `start_recorder`
-//! (pidone over `testkit record DIR/signals`, set up), `assert_took` (a duration within bounds),
+//! (pidone over `testkit record DIR/signals`, set up; `Recording` does it in a directory of its
+//! own and stops it), `reap_orphans`, `write_file`, `assert_took` (a duration within bounds),
 //! and `pid1_and_nested!` (one check as two tests: as PID 1 and not).
 //!
 //! Tests may run in parallel: every launch has its own namespaces, pipes and temp dir.
@@ -145,6 +146,19 @@ pub fn stop_a_term_ignorer(pidone_args: &[&str], wait: Duration, timeout: Durati
     p.wait_timeout(timeout)
 }
 
+/// Runs `pidone --report json -- testkit orphans N` (N orphans that exit at once) to the end,
+/// checks that it exited 0 having reaped exactly those N, and returns the outcome.
+pub fn reap_orphans(launch: Launch, n: u32, timeout: Duration) -> Outcome {
+    let out = launch
+        .args(["--report", "json", "--"])
+        .arg(testkit())
+        .args(["orphans", &n.to_string()])
+        .run(timeout);
+    out.assert_code(0);
+    assert_eq!(out.report_json().get("reaped").as_i64(), i64::from(n), "{out}");
+    out
+}
+
 /// CLOCK_MONOTONIC in nanoseconds (the same clock in every PID namespace).
 pub fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -186,6 +200,15 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Writes `dir/name` with `content` and permission bits `mode`; returns its path.
+pub fn write_file(dir: &TempDir, name: &str, content: &[u8], mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
 }
 
 /// Waits until `path` exists; panics after `timeout`. (Polling a file with a deadline is the
@@ -260,6 +283,36 @@ pub fn start_recorder(launch: Launch, pidone_args: &[&str], record_args: &[&str]
     p
 }
 
+/// pidone over `testkit record` ([`start_recorder`]) in a directory of its own.
+pub struct Recording {
+    pub p: Pid1,
+    /// Where the recorder logs the signals it gets.
+    pub file: PathBuf,
+    pub dir: TempDir,
+}
+
+impl Recording {
+    pub fn start(launch: Launch, pidone_args: &[&str], record_args: &[&str]) -> Recording {
+        let dir = TempDir::new();
+        let p = start_recorder(launch, pidone_args, record_args, &dir);
+        Recording {
+            p,
+            file: dir.join("signals"),
+            dir,
+        }
+    }
+
+    /// Sends `sig` and waits (up to `timeout`) for pidone to exit with `code`: the outcome, and
+    /// the names of the signals the recorder got, in order. The directory goes with it: what
+    /// is still to be read after the stop belongs in one of the test's own.
+    pub fn stop(self, sig: i32, code: i32, timeout: Duration) -> (Outcome, Vec<String>) {
+        self.p.signal(sig);
+        let out = self.p.wait_timeout(timeout);
+        out.assert_code(code);
+        (out, record_names(&self.file))
+    }
+}
+
 /// Asserts `lo <= took < hi` (seconds), naming `what` and showing `context` when not.
 pub fn assert_took(took: Duration, lo: f64, hi: f64, what: &str, context: &dyn fmt::Display) {
     assert!(
@@ -269,7 +322,8 @@ pub fn assert_took(took: Duration, lo: f64, hi: f64, what: &str, context: &dyn f
 }
 
 /// Two tests running one check, `fn(Launch)`: with pidone as PID 1 and as a subreaper under
-/// a tiny init (`.not_pid1()`).
+/// a tiny init (`.not_pid1()`). `check(bool)` for a `fn(nested: bool)`, for a check that must
+/// also know which of the two it is (to find pidone's pid, or to expect a nested report).
 #[macro_export]
 macro_rules! pid1_and_nested {
     ($check:ident: $as_pid1:ident, $not_pid1:ident) => {
@@ -281,6 +335,17 @@ macro_rules! pid1_and_nested {
         #[test]
         fn $not_pid1() {
             $check(Launch::pidone().not_pid1());
+        }
+    };
+    ($check:ident(bool): $as_pid1:ident, $not_pid1:ident) => {
+        #[test]
+        fn $as_pid1() {
+            $check(false);
+        }
+
+        #[test]
+        fn $not_pid1() {
+            $check(true);
         }
     };
 }
@@ -1137,6 +1202,37 @@ impl JsonParser<'_> {
         }
     }
 
+    /// The comma-separated items of an array or object, from its opening bracket to `close`.
+    fn items<T>(&mut self, close: &str, item: fn(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        self.i += 1;
+        let mut items = Vec::new();
+        self.ws();
+        if self.eat(close) {
+            return Some(items);
+        }
+        loop {
+            items.push(item(self)?);
+            self.ws();
+            if self.eat(close) {
+                return Some(items);
+            }
+            if !self.eat(",") {
+                return None;
+            }
+        }
+    }
+
+    /// `"key": value` in an object.
+    fn field(&mut self) -> Option<(String, Json)> {
+        self.ws();
+        let key = self.string()?;
+        self.ws();
+        if !self.eat(":") {
+            return None;
+        }
+        Some((key, self.value()?))
+    }
+
     fn value(&mut self) -> Option<Json> {
         self.ws();
         match *self.s.get(self.i)? {
@@ -1144,48 +1240,8 @@ impl JsonParser<'_> {
             b't' => self.eat("true").then_some(Json::Bool(true)),
             b'f' => self.eat("false").then_some(Json::Bool(false)),
             b'"' => self.string().map(Json::Str),
-            b'[' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.eat("]") {
-                    return Some(Json::Arr(items));
-                }
-                loop {
-                    items.push(self.value()?);
-                    self.ws();
-                    if self.eat("]") {
-                        return Some(Json::Arr(items));
-                    }
-                    if !self.eat(",") {
-                        return None;
-                    }
-                }
-            }
-            b'{' => {
-                self.i += 1;
-                let mut fields = Vec::new();
-                self.ws();
-                if self.eat("}") {
-                    return Some(Json::Obj(fields));
-                }
-                loop {
-                    self.ws();
-                    let key = self.string()?;
-                    self.ws();
-                    if !self.eat(":") {
-                        return None;
-                    }
-                    fields.push((key, self.value()?));
-                    self.ws();
-                    if self.eat("}") {
-                        return Some(Json::Obj(fields));
-                    }
-                    if !self.eat(",") {
-                        return None;
-                    }
-                }
-            }
+            b'[' => self.items("]", Self::value).map(Json::Arr),
+            b'{' => self.items("}", Self::field).map(Json::Obj),
             b'-' | b'0'..=b'9' => {
                 let start = self.i;
                 while self.i < self.s.len()

@@ -94,57 +94,45 @@ impl Parser<'_> {
         }
     }
 
+    /// The comma-separated items of an object or array, from its opening bracket to `close`.
+    fn items<T>(&mut self, close: u8, item: fn(&mut Self) -> Result<T, String>) -> Result<Vec<T>, String> {
+        self.at += 1;
+        let mut items = Vec::new();
+        if self.peek() == Some(close) {
+            self.at += 1;
+            return Ok(items);
+        }
+        loop {
+            items.push(item(self)?);
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(b) if b == close => {
+                    self.at += 1;
+                    return Ok(items);
+                }
+                _ => return Err(self.error(&format!("expected ',' or '{}'", close as char))),
+            }
+        }
+    }
+
+    /// `"name": value` in an object.
+    fn member(&mut self) -> Result<(String, Value), String> {
+        if self.peek() != Some(b'"') {
+            return Err(self.error("expected a member name"));
+        }
+        let key = self.string()?;
+        self.expect(b':')?;
+        Ok((key, self.value()?))
+    }
+
     fn value(&mut self) -> Result<Value, String> {
         self.depth += 1;
         if self.depth > 128 {
             return Err(self.error("nested too deeply"));
         }
         let v = match self.peek() {
-            Some(b'{') => {
-                self.at += 1;
-                let mut members = Vec::new();
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
-                } else {
-                    loop {
-                        if self.peek() != Some(b'"') {
-                            return Err(self.error("expected a member name"));
-                        }
-                        let key = self.string()?;
-                        self.expect(b':')?;
-                        members.push((key, self.value()?));
-                        match self.peek() {
-                            Some(b',') => self.at += 1,
-                            Some(b'}') => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return Err(self.error("expected ',' or '}'")),
-                        }
-                    }
-                }
-                Value::Object(members)
-            }
-            Some(b'[') => {
-                self.at += 1;
-                let mut items = Vec::new();
-                if self.peek() == Some(b']') {
-                    self.at += 1;
-                } else {
-                    loop {
-                        items.push(self.value()?);
-                        match self.peek() {
-                            Some(b',') => self.at += 1,
-                            Some(b']') => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return Err(self.error("expected ',' or ']'")),
-                        }
-                    }
-                }
-                Value::Array(items)
-            }
+            Some(b'{') => Value::Object(self.items(b'}', Self::member)?),
+            Some(b'[') => Value::Array(self.items(b']', Self::value)?),
             Some(b'"') => Value::String(self.string()?),
             Some(b't') => self.literal("true", Value::Bool(true))?,
             Some(b'f') => self.literal("false", Value::Bool(false))?,

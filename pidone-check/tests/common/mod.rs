@@ -24,6 +24,14 @@ impl fmt::Display for Out {
     }
 }
 
+impl Out {
+    /// The report (stdout) says `text`; on failure, shows all that pidone-check did.
+    #[track_caller]
+    pub fn assert_reports(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{self}");
+    }
+}
+
 /// A command line split into arguments at white space; '…' keeps white space in one argument.
 pub fn argv(line: &str) -> Vec<String> {
     let mut args = Vec::new();
