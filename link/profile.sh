@@ -88,7 +88,7 @@ profiled usage "$bin" --gracee 1s -- /bin/true
 }
 
 # merge GROUP-FILE SCENARIO...: appends to the group's list the functions the scenarios ran
-# (callgrind) or faulted in (perf) that no list has yet, in first-seen order.
+# (callgrind) or faulted in (perf) that no list has yet.
 merge() {
   local list=$1; shift
   python3 - "$work" "$bin" "$list" "$@" <<'PY'
@@ -123,6 +123,9 @@ if "child" in scenarios:
         "tcgetattr", "execvp", "execve", "strchrnul", "_exit")))
     for name in add_all:
         add(name)
+# Sorted: the order inside a group hardly matters (the group is laid out as one block), and
+# callgrind lists functions in an order of its own that changes from run to run.
+new.sort()
 with open(out, "a") as f:
     f.writelines(n + "\n" for n in new)
 for n in new:

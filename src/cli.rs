@@ -221,6 +221,9 @@ impl Given {
     }
 
     /// clap's reading of the command line; `Ok(Err(..))` for help, version and licence.
+    /// Never inlined: clap's matcher needs a 20 KiB stack frame, and inlined into `parse` that
+    /// frame was paged in (5 page faults) on every start-up, options or not.
+    #[inline(never)]
     fn from_command_line(args: &[OsString]) -> Result<Result<Given, Invocation>, UsageError> {
         let mut m = match command().try_get_matches_from(args) {
             Ok(m) => m,
