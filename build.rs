@@ -11,6 +11,11 @@ fn main() {
     println!("cargo:rerun-if-changed=link/hot-symbols.txt");
     println!("cargo:rustc-link-arg-bin=pidone=-Wl,--symbol-ordering-file={order}");
     println!("cargo:rustc-link-arg-bin=pidone=-Wl,--no-warn-symbol-ordering");
+    // Segments at addresses congruent to their file offsets modulo 64 KiB: the page cache
+    // holds a file in large folios aligned in the file, the kernel maps a fault 64 KiB around
+    // it, aligned in memory, and a whole folio at a time: aligned alike, the two cover the same
+    // pages (measured: 40 KiB less idle RSS). The file does not grow.
+    println!("cargo:rustc-link-arg-bin=pidone=-Wl,-z,max-page-size=0x10000");
     // Stripped here rather than by rustc: see `[profile.release.package.pidone]`. link/profile.sh
     // keeps the symbols (same profile otherwise, so the same symbol names) to name functions.
     println!("cargo:rerun-if-env-changed=PIDONE_KEEP_SYMBOLS");

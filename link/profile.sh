@@ -145,7 +145,7 @@ merge "$work/group1.txt" start stop cleanup forward child >/dev/null
 merge "$work/group2.txt" options grace missing json usage >/dev/null
 publish
 tool=faults
-for pass in 1 2 3; do
+for pass in 1 2 3 4 5 6; do
   rm -f "$work"/*.faults
   PIDONE_KEEP_SYMBOLS=1 cargo build --release -p pidone --target-dir "$work/target" \
     --manifest-path "$root/Cargo.toml" 2>/dev/null
