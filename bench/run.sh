@@ -6,7 +6,8 @@
 #   bench/run.sh            the whole table (about 5 minutes), Markdown on stdout
 #   bench/run.sh --smoke    under a minute; exits 1 only on a gross regression of pidone:
 #                           any idle wake-up, a binary over twice bench/baseline.env's size,
-#                           zombies left after reaping. Timings are printed, never judged.
+#                           idle RSS over the 1 MiB budget, zombies left after reaping.
+#                           Timings are printed, never judged.
 #
 # Further arguments go to the harness, e.g. `bench/run.sh --only startup,latency
 # --rounds-scale 0.5` (tests: size,startup,latency,cold,idle,stop,reap; `--cold-idle 5,1000`). Needs root (namespaces,
