@@ -16,9 +16,17 @@ trap 'rm -rf "$work"' EXIT
 
 # The release build with its symbols (build.rs), so that the tools can name the functions. Only
 # that: another profile setting would change the symbols' hashes, and the list would not match.
-PIDONE_KEEP_SYMBOLS=1 cargo build --release -p pidone --target-dir "$work/target" \
-  --manifest-path "$root/Cargo.toml" >&2
+# The hashes also follow the features cargo unifies over the packages of a build, so each way
+# pidone is built gets its own names: `-p pidone` (what one ships, Dockerfile.example), the
+# whole workspace (`cargo build --release`, the quick start and the tests), and the benchmark's
+# `-p pidone -p pidone-bench`. The list holds all three; a link uses the names it has.
+configs=("-p pidone" "--workspace" "-p pidone -p pidone-bench")
 bin=$work/target/release/pidone
+build() {
+  # shellcheck disable=SC2086 # $config is a list of cargo arguments
+  PIDONE_KEEP_SYMBOLS=1 cargo build --release $config --target-dir "$work/target" \
+    --manifest-path "$root/Cargo.toml" 2>/dev/null
+}
 
 # profiled NAME [ENV=VAL...] PIDONE [ARGS...]: pidone as PID 1 of a new PID namespace, profiled.
 # Tools: "callgrind" (valgrind; names every function run, but valgrind's CPU has no vDSO and
@@ -97,7 +105,7 @@ work, binary, out, scenarios = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4
 defined = set(subprocess.run(["nm", "--defined-only", "-j", binary], capture_output=True,
                              text=True, check=True).stdout.split())
 seen = set()
-for other in glob.glob(f"{work}/group*.txt"):
+for other in glob.glob(f"{work}/*/group*.txt"):
     seen.update(open(other).read().split())
 new = []
 def add(name):
@@ -133,27 +141,38 @@ for n in new:
 print(len(new))
 PY
 }
+# Group by group over the builds (0 of each, then 1 of each, ...), so that in every link the
+# names it has keep their group order.
 publish() {
-  cat "$work/group0.txt" "$work/group1.txt" "$work/group2.txt" > "$root/link/hot-symbols.txt"
+  local g c
+  for g in 0 1 2; do
+    for c in "${!configs[@]}"; do cat "$work/$c/group$g.txt"; done
+  done > "$root/link/hot-symbols.txt"
 }
 
-: > "$work/group0.txt"; : > "$work/group1.txt"; : > "$work/group2.txt"
-signal_path
-merge "$work/group0.txt" serve >/dev/null
-scenarios
-merge "$work/group1.txt" start stop cleanup forward child >/dev/null
-merge "$work/group2.txt" options grace missing json usage >/dev/null
-publish
-tool=faults
-for pass in 1 2 3 4 5 6; do
-  rm -f "$work"/*.faults
-  PIDONE_KEEP_SYMBOLS=1 cargo build --release -p pidone --target-dir "$work/target" \
-    --manifest-path "$root/Cargo.toml" 2>/dev/null
+for c in "${!configs[@]}"; do mkdir "$work/$c"; for g in 0 1 2; do : > "$work/$c/group$g.txt"; done; done
+for c in "${!configs[@]}"; do
+  config=${configs[$c]}
+  echo "profile.sh: build $config" >&2
+  build
+  rm -f "$work"/*.out "$work"/*.faults "$work"/*.perf
+  tool=callgrind
+  signal_path
+  merge "$work/$c/group0.txt" serve >/dev/null
   scenarios
-  added=$(( $(merge "$work/group1.txt" start stop cleanup forward) +
-            $(merge "$work/group2.txt" options grace missing json usage) ))
+  merge "$work/$c/group1.txt" start stop cleanup forward child >/dev/null
+  merge "$work/$c/group2.txt" options grace missing json usage >/dev/null
   publish
-  echo "profile.sh: native pass $pass added $added functions" >&2
-  [ "$added" -gt 0 ] || break
+  tool=faults
+  for pass in 1 2 3 4 5 6; do
+    rm -f "$work"/*.faults
+    build
+    scenarios
+    added=$(( $(merge "$work/$c/group1.txt" start stop cleanup forward) +
+              $(merge "$work/$c/group2.txt" options grace missing json usage) ))
+    publish
+    echo "profile.sh: native pass $pass added $added functions" >&2
+    [ "$added" -gt 0 ] || break
+  done
 done
 echo "link/hot-symbols.txt: $(wc -l < "$root/link/hot-symbols.txt") functions" >&2
