@@ -64,8 +64,20 @@ pub fn all_processes() -> io::Result<Vec<ProcEntry>> {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
             continue;
         };
-        if let Ok(p) = read_stat(pid) {
-            procs.push(p);
+        match read_stat(pid) {
+            Ok(p) => procs.push(p),
+            // Out of descriptors or memory: skipping would list nothing, which reads as
+            // "nothing left" while processes are (pidone then made a KILL pass every second
+            // for ever). Failing the listing sends the caller to its no-/proc fallback.
+            Err(err)
+                if matches!(
+                    err.raw_os_error(),
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)
+                ) =>
+            {
+                return Err(err);
+            }
+            Err(_) => {}
         }
     }
     Ok(procs)

@@ -100,6 +100,20 @@ impl SignalState {
         ))
     }
 
+    /// The inherited state in the terms of posix_spawn: the mask, and the signals to reset to
+    /// SIG_DFL. `None` when pidone changed a disposition that was not SIG_DFL (an inherited
+    /// SIG_IGN of SIGCHLD): posix_spawn can reset to SIG_DFL only.
+    pub fn for_posix_spawn(&self) -> Option<(&libc::sigset_t, SigSet)> {
+        let mut defaults = SigSet::empty();
+        for (sig, action) in &self.changed {
+            if !matches!(action.handler(), SigHandler::SigDfl) {
+                return None;
+            }
+            defaults.add(*sig);
+        }
+        Some((&self.original_mask, defaults))
+    }
+
     /// Restores the inherited dispositions and mask. Called in the child between fork and
     /// exec: only async-signal-safe syscalls, no allocation.
     pub fn restore_in_child(&self) -> io::Result<()> {
