@@ -95,6 +95,10 @@ profiled json env PIDONE_LOG=debug "$bin" --log-format json -- /bin/true
 profiled usage "$bin" --gracee 1s -- /bin/true
 }
 
+# The scenarios of groups 1 and 2, as merge takes them.
+group1=(start stop cleanup forward)
+group2=(options grace missing json usage)
+
 # merge GROUP-FILE SCENARIO...: appends to the group's list the functions the scenarios ran
 # (callgrind) or faulted in (perf) that no list has yet.
 merge() {
@@ -160,16 +164,16 @@ for c in "${!configs[@]}"; do
   signal_path
   merge "$work/$c/group0.txt" serve >/dev/null
   scenarios
-  merge "$work/$c/group1.txt" start stop cleanup forward child >/dev/null
-  merge "$work/$c/group2.txt" options grace missing json usage >/dev/null
+  merge "$work/$c/group1.txt" "${group1[@]}" child >/dev/null
+  merge "$work/$c/group2.txt" "${group2[@]}" >/dev/null
   publish
   tool=faults
   for pass in 1 2 3 4 5 6; do
     rm -f "$work"/*.faults
     build
     scenarios
-    added=$(( $(merge "$work/$c/group1.txt" start stop cleanup forward) +
-              $(merge "$work/$c/group2.txt" options grace missing json usage) ))
+    added=$(( $(merge "$work/$c/group1.txt" "${group1[@]}") +
+              $(merge "$work/$c/group2.txt" "${group2[@]}") ))
     publish
     echo "profile.sh: native pass $pass added $added functions" >&2
     [ "$added" -gt 0 ] || break

@@ -5,7 +5,7 @@ use super::reaper::reap_all;
 use super::shutdown::{self, Scope};
 use super::signals::SignalState;
 use super::spawn::{Spawned, spawn};
-use super::{errno_text, getpid, write_stderr};
+use super::{error_text, getpid, write_stderr};
 use crate::config::{Config, Grace, human_duration};
 use crate::report::{ExitReport, describe_procs};
 use crate::signal::Signal;
@@ -32,10 +32,7 @@ pub fn run(config: &Config) -> i32 {
 
 /// Prefixes an error with what pidone was doing, in plain words ("... : Too many open files").
 fn context(what: &'static str) -> impl FnOnce(io::Error) -> io::Error {
-    move |err| {
-        let reason = err.raw_os_error().map_or_else(|| err.to_string(), errno_text);
-        io::Error::new(err.kind(), format!("{what}: {reason}"))
-    }
+    move |err| io::Error::new(err.kind(), format!("{what}: {}", error_text(&err)))
 }
 
 /// Runs the command under supervision until everything is reaped, and returns the report

@@ -97,3 +97,8 @@ pub fn errno_text(errno: i32) -> String {
         None => text,
     }
 }
+
+/// An I/O error as text, an OS error without std's " (os error N)" suffix.
+pub fn error_text(err: &io::Error) -> String {
+    err.raw_os_error().map_or_else(|| err.to_string(), errno_text)
+}

@@ -105,10 +105,7 @@ fn signal_remaining(
 }
 
 fn fallback(scope: &Scope, sig: Signal, err: &std::io::Error) {
-    // "Too many open files", not io::Error's "Too many open files (os error 24)".
-    let err = err
-        .raw_os_error()
-        .map_or_else(|| err.to_string(), super::errno_text);
+    let err = super::error_text(err);
     if scope.pid1 {
         log::debug!("cannot list processes ({err}); sending {sig} to every process");
         send_raw(-1, sig);

@@ -2,7 +2,7 @@
 //! exec, and the exec-error pipe.
 
 use super::signals::SignalState;
-use super::{StdFd, errno_text, pidfd_open, retry, std_fd, write_all};
+use super::{StdFd, errno_text, error_text, pidfd_open, retry, std_fd, write_all};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::{ForkResult, Pid, fork, getpgrp, isatty, pipe2, setpgid, tcsetpgrp};
@@ -93,16 +93,16 @@ pub fn spawn(command: &[OsString], signals: &SignalState) -> io::Result<Spawned>
     let args = to_cstrings(command)?;
     let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
-    if let Some(pid) = spawn_posix(&argv, signals) {
-        return Ok(Spawned {
-            pid,
-            pidfd: pidfd_open(pid)
-                .inspect_err(|err| log::debug!("pidfd_open failed ({err}); signalling by pid"))
-                .ok(),
-            failure: None,
-        });
-    }
-    spawn_fork(&argv, signals)
+    let (pid, failure) = match spawn_posix(&argv, signals) {
+        Some(pid) => (pid, None),
+        None => spawn_fork(&argv, signals)?,
+    };
+    // After a failed exec too: the child is a zombie until pidone reaps it, so the pidfd is
+    // still its own.
+    let pidfd = pidfd_open(pid)
+        .inspect_err(|err| log::debug!("pidfd_open failed ({}); signalling by pid", error_text(err)))
+        .ok();
+    Ok(Spawned { pid, pidfd, failure })
 }
 
 unsafe extern "C" {
@@ -169,7 +169,11 @@ fn spawn_posix(argv: &[*const libc::c_char], signals: &SignalState) -> Option<i3
 }
 
 /// The general way: fork, set up in the child, exec; an exec error comes back through a pipe.
-fn spawn_fork(argv: &[*const libc::c_char], signals: &SignalState) -> io::Result<Spawned> {
+/// Returns the child's pid, and how it failed if it did (it has then exited with its code).
+fn spawn_fork(
+    argv: &[*const libc::c_char],
+    signals: &SignalState,
+) -> io::Result<(i32, Option<SpawnFailure>)> {
     let (err_read, err_write) = pipe2(OFlag::O_CLOEXEC)?;
 
     // SAFETY: pidone is single-threaded, and the child only makes async-signal-safe calls
@@ -188,16 +192,9 @@ fn spawn_fork(argv: &[*const libc::c_char], signals: &SignalState) -> io::Result
     // Also from the parent, so a signal to the group can not race the child's own setpgid.
     // EACCES (already exec'd) and ESRCH are fine: the child did it itself.
     let _ = setpgid(pid, pid);
-    let pidfd = pidfd_open(pid.as_raw())
-        .inspect_err(|err| log::debug!("pidfd_open failed ({err}); signalling by pid"))
-        .ok();
     drop(err_write);
     let failure = read_failure(&err_read)?;
-    Ok(Spawned {
-        pid: pid.as_raw(),
-        pidfd,
-        failure,
-    })
+    Ok((pid.as_raw(), failure))
 }
 
 /// Reads the child's report: nothing (EOF at exec) means success.

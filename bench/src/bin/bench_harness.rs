@@ -1253,12 +1253,11 @@ impl Ctx {
             }
             // The budget (SPEC §8): 1 MiB. Text laid out by link/hot-symbols.txt keeps it near
             // 600 KiB; without the layout (a stale or lost list) it was 1,108 KiB.
-            if self.opts.smoke && self.opts.inits[i].name == "pidone" && median(&rss[i]) > 1024.0 {
-                let msg = format!(
-                    "pidone's idle RSS is {:.0} KiB (budget 1,024 KiB)",
-                    median(&rss[i])
-                );
-                self.fail(msg);
+            let idle_rss = median(&rss[i]);
+            if self.opts.smoke && self.opts.inits[i].name == "pidone" && idle_rss > 1024.0 {
+                self.fail(format!(
+                    "pidone's idle RSS is {idle_rss:.0} KiB (budget 1,024 KiB)"
+                ));
             }
         }
     }
