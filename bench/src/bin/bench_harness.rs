@@ -8,8 +8,11 @@
 //! `--init pidone=/x/pidone,--` runs `/x/pidone -- COMMAND...`. "No init" is always
 //! included. Inits are interleaved round by round in a fresh random order each round, so
 //! drift and load from other processes hit every init alike. Tests (`--only`, comma
-//! separated): startup, latency, cold, idle, stop, reap, size. `--cold-idle 5,300,1000` sets
-//! the idle times (ms) of the cold test.
+//! separated): startup, latency, cold, idle, stop, reap, size. `--cold-idle 5,300,990,1000`
+//! sets the idle times (ms) of the cold test (the default). 990 ms as well as 1000: tini
+//! starts a 1 s timer when it starts its child, so at 1000 ms after the child was ready that
+//! timer has just woken tini (about 1 ms before the signal, warm); at 990 ms every init has
+//! sat idle the whole time (the table's "ran while idle" shows which case a row is).
 //!
 //! `--smoke` runs short versions and exits 1 on a gross regression of the init named
 //! "pidone": any idle wake-up, a binary over twice `--recorded-size`, or zombies left after
@@ -168,7 +171,13 @@ fn parse_opts() -> Opts {
         latency_samples: 30,
         latency_settle_ms: if smoke { 100 } else { 1000 },
         cold_rounds: n(100, 5),
-        cold_idle_ms: cold_idle.unwrap_or_else(|| if smoke { vec![5, 300] } else { vec![5, 300, 1000] }),
+        cold_idle_ms: cold_idle.unwrap_or_else(|| {
+            if smoke {
+                vec![5, 300]
+            } else {
+                vec![5, 300, 990, 1000]
+            }
+        }),
         idle_rounds: n(3, 1),
         idle_secs: if smoke { 5 } else { 10 },
         stop_rounds: n(3, 1),
@@ -592,6 +601,13 @@ fn proc_cpu_ns(pid: libc::pid_t) -> Option<u64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
+/// How many times the process has been switched in (the third field of /proc/PID/schedstat):
+/// its wake-ups, for a process that sleeps between them.
+fn proc_runs(pid: libc::pid_t) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
+    text.split_whitespace().nth(2)?.parse().ok()
+}
+
 /// Minor page faults of the process itself (field 10 of /proc/PID/stat).
 fn proc_minflt(pid: libc::pid_t) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -680,10 +696,21 @@ impl Rng {
 }
 
 /// One cold signal: its latency, and what it cost the init (None when /proc could not say).
+/// What the cold test reads around one kill: the latency, and the init's faults and CPU time
+/// before it (`u64::MAX`: unreadable).
+struct Taken {
+    ns: f64,
+    faults: u64,
+    cpu: u64,
+    woke: Option<u64>,
+}
+
 struct ColdSample {
     ns: f64,
     faults: Option<u64>,
     cpu: Option<u64>,
+    /// Times the init ran while it was meant to sit idle (from its child's "ready" to the kill).
+    woke: Option<u64>,
 }
 
 /// Results keyed by init index, then metric name.
@@ -1012,21 +1039,24 @@ impl Ctx {
                     vec![order]
                 };
                 for batch in batches {
-                    let mut runs: Vec<(usize, usize, Running, Instant)> = Vec::new();
+                    let mut runs: Vec<(usize, usize, Running, Instant, Option<u64>)> = Vec::new();
                     for (i, mode) in batch {
                         let cpu = if mode == 1 { pin_cpu } else { None };
                         let cmd = command(&self.opts.inits[i], &child);
                         let started = launch_on(&cmd, false, &self.opts.log, cpu)
                             .and_then(|mut r| r.ready(Duration::from_secs(10)).map(|()| r));
                         match started {
-                            Ok(r) => runs.push((i, mode, r, Instant::now())),
+                            Ok(r) => {
+                                let ran = proc_runs(r.pid);
+                                runs.push((i, mode, r, Instant::now(), ran))
+                            }
                             Err(e) => {
                                 self.fail(format!("cold: {} did not start: {e}", self.opts.inits[i].name))
                             }
                         }
                     }
-                    let mut taken: Vec<Option<(f64, u64, u64)>> = Vec::new();
-                    for (i, mode, run, ready_at) in &mut runs {
+                    let mut taken: Vec<Option<Taken>> = Vec::new();
+                    for (i, mode, run, ready_at, ran_at_ready) in &mut runs {
                         let _pinned = if *mode == 1 {
                             pin_cpu.map(PinSelf::new)
                         } else {
@@ -1040,6 +1070,9 @@ impl Ctx {
                             continue;
                         }
                         std::thread::sleep(due.saturating_duration_since(now));
+                        let woke = proc_runs(run.pid)
+                            .zip(*ran_at_ready)
+                            .map(|(now, then)| now.saturating_sub(then));
                         let before = (proc_minflt(run.pid), proc_cpu_ns(run.pid));
                         let sent = monotonic_ns();
                         kill(run.pid, libc::SIGTERM);
@@ -1050,10 +1083,16 @@ impl Ctx {
                         {
                             Ok(()) => {
                                 let ns = u64::from_ne_bytes(stamp).saturating_sub(sent) as f64;
-                                match before {
-                                    (Some(f), Some(c)) => taken.push(Some((ns, f, c))),
-                                    _ => taken.push(Some((ns, u64::MAX, u64::MAX))),
-                                }
+                                let (faults, cpu) = match before {
+                                    (Some(f), Some(c)) => (f, c),
+                                    _ => (u64::MAX, u64::MAX),
+                                };
+                                taken.push(Some(Taken {
+                                    ns,
+                                    faults,
+                                    cpu,
+                                    woke,
+                                }));
                             }
                             Err(_) => {
                                 lost[k][*i] += 1;
@@ -1064,15 +1103,26 @@ impl Ctx {
                     // Let every init finish its wake-up and sleep again, then read what the
                     // one signal cost it: CPU time and minor page faults (the init alone).
                     std::thread::sleep(Duration::from_millis(2));
-                    for ((i, mode, run, _), t) in runs.iter_mut().zip(taken) {
-                        if let Some((ns, f0, c0)) = t {
+                    for ((i, mode, run, _, _), t) in runs.iter_mut().zip(taken) {
+                        if let Some(Taken {
+                            ns,
+                            faults: f0,
+                            cpu: c0,
+                            woke,
+                        }) = t
+                        {
                             let faults = proc_minflt(run.pid)
                                 .filter(|_| f0 != u64::MAX)
                                 .map(|f| f.saturating_sub(f0));
                             let cpu = proc_cpu_ns(run.pid)
                                 .filter(|_| c0 != u64::MAX)
                                 .map(|c| c.saturating_sub(c0));
-                            per_init[k][*i][*mode].push(ColdSample { ns, faults, cpu });
+                            per_init[k][*i][*mode].push(ColdSample {
+                                ns,
+                                faults,
+                                cpu,
+                                woke,
+                            });
                         }
                         run.finish();
                     }
@@ -1097,7 +1147,12 @@ impl Ctx {
              thing. Ratio: median over tini-static's median in the same mode. \"CPU\" and \"faults\": \
              what that one signal cost the init itself (its CPU time from /proc/PID/schedstat and its \
              minor page faults from /proc/PID/stat, read before the kill and 2 ms after the \
-             handler ran), medians of the spread runs. \"No init\": the signal goes straight to \
+             handler ran), medians of the spread runs. \"Ran while idle\": how many times the init \
+             was switched in between its child's \"ready\" and the kill (/proc/PID/schedstat), median \
+             over both modes: an init that wakes on a timer has run just before the signal when \
+             the idle time is a multiple of its period (tini-static: 1 s), and its code and data are \
+             warm then (a process still finishing its start-up when the \"ready\" came counts 1 \
+             too: \"no init\" is the child itself). \"No init\": the signal goes straight to \
              the child."
         );
         let mut cells: Vec<Vec<String>> = vec![Vec::new(); n];
@@ -1105,8 +1160,8 @@ impl Ctx {
             let _ = writeln!(
                 self.out,
                 "\n### {idle_ms} ms idle\n\n\
-                 | init | spread: median | p10 | p90 | × tini-static | one CPU: median | p10 | p90 | × tini-static | CPU per signal | faults per signal | samples | lost | late |\n\
-                 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+                 | init | spread: median | p10 | p90 | × tini-static | one CPU: median | p10 | p90 | × tini-static | CPU per signal | faults per signal | ran while idle | samples | lost | late |\n\
+                 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
             );
             let lat = |i: usize, m: usize| -> Vec<f64> { per_init[k][i][m].iter().map(|s| s.ns).collect() };
             let tm = |m: usize| tini.map(|t| median(&lat(t, m))).unwrap_or(f64::NAN);
@@ -1124,9 +1179,15 @@ impl Ctx {
                     .filter_map(|s| s.faults)
                     .map(|c| c as f64)
                     .collect();
+                let woke: Vec<f64> = per_init[k][i]
+                    .iter()
+                    .flatten()
+                    .filter_map(|s| s.woke)
+                    .map(|w| w as f64)
+                    .collect();
                 let _ = writeln!(
                     self.out,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {} | {} | {} |",
                     self.opts.inits[i].name,
                     fmt_us(m),
                     fmt_us(percentile(&a, 10.0)),
@@ -1138,6 +1199,7 @@ impl Ctx {
                     fmt_ratio(m1, t1),
                     fmt_us(median(&cpu)),
                     median(&flt),
+                    median(&woke),
                     a.len() + b.len(),
                     lost[k][i],
                     late[k][i]
