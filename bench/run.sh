@@ -10,7 +10,7 @@
 #                           Timings are printed, never judged.
 #
 # Further arguments go to the harness, e.g. `bench/run.sh --only startup,latency
-# --rounds-scale 0.5` (tests: size,startup,latency,cold,idle,stop,reap; `--cold-idle 5,1000`). Needs root (namespaces,
+# --rounds-scale 0.5` (tests: size,startup,latency,cold,idle,stop,reap; `--cold-idle 5,990,1000`). Needs root (namespaces,
 # mounting /proc); run bench/setup.sh first on a fresh machine. The full run also builds
 # pidone the other way (static-pie if the default build is static, and vice versa) into
 # $TARGET/bench-alt, to compare the two linkages in the same run.
