@@ -597,15 +597,23 @@ fn ctx_switches(pid: libc::pid_t) -> Option<u64> {
 
 /// Time on CPU (ns), first field of /proc/PID/schedstat.
 fn proc_cpu_ns(pid: libc::pid_t) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
-    text.split_whitespace().next()?.parse().ok()
+    proc_schedstat(pid).map(|s| s.cpu_ns)
 }
 
-/// How many times the process has been switched in (the third field of /proc/PID/schedstat):
-/// its wake-ups, for a process that sleeps between them.
-fn proc_runs(pid: libc::pid_t) -> Option<u64> {
+/// /proc/PID/schedstat: the CPU time, and how many times the process was switched in (its
+/// wake-ups, for a process that sleeps between them).
+struct SchedStat {
+    cpu_ns: u64,
+    runs: u64,
+}
+
+fn proc_schedstat(pid: libc::pid_t) -> Option<SchedStat> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
-    text.split_whitespace().nth(2)?.parse().ok()
+    let mut fields = text.split_whitespace();
+    let cpu_ns = fields.next()?.parse().ok()?;
+    // The second field is the time spent waiting on a run queue.
+    let runs = fields.nth(1)?.parse().ok()?;
+    Some(SchedStat { cpu_ns, runs })
 }
 
 /// Minor page faults of the process itself (field 10 of /proc/PID/stat).
@@ -695,7 +703,6 @@ impl Rng {
     }
 }
 
-/// One cold signal: its latency, and what it cost the init (None when /proc could not say).
 /// What the cold test reads around one kill: the latency, and the init's faults and CPU time
 /// before it (`u64::MAX`: unreadable).
 struct Taken {
@@ -705,6 +712,7 @@ struct Taken {
     woke: Option<u64>,
 }
 
+/// One cold signal: its latency, and what it cost the init (None when /proc could not say).
 struct ColdSample {
     ns: f64,
     faults: Option<u64>,
@@ -1047,7 +1055,7 @@ impl Ctx {
                             .and_then(|mut r| r.ready(Duration::from_secs(10)).map(|()| r));
                         match started {
                             Ok(r) => {
-                                let ran = proc_runs(r.pid);
+                                let ran = proc_schedstat(r.pid).map(|s| s.runs);
                                 runs.push((i, mode, r, Instant::now(), ran))
                             }
                             Err(e) => {
@@ -1070,10 +1078,12 @@ impl Ctx {
                             continue;
                         }
                         std::thread::sleep(due.saturating_duration_since(now));
-                        let woke = proc_runs(run.pid)
+                        let sched = proc_schedstat(run.pid);
+                        let woke = sched
+                            .as_ref()
                             .zip(*ran_at_ready)
-                            .map(|(now, then)| now.saturating_sub(then));
-                        let before = (proc_minflt(run.pid), proc_cpu_ns(run.pid));
+                            .map(|(now, then)| now.runs.saturating_sub(then));
+                        let before = (proc_minflt(run.pid), sched.map(|s| s.cpu_ns));
                         let sent = monotonic_ns();
                         kill(run.pid, libc::SIGTERM);
                         let mut stamp = [0u8; 8];
