@@ -123,6 +123,20 @@ fn inherited_ignored_and_blocked_signals_pass_through_exactly() {
 }
 
 #[test]
+fn glibc_reserved_signals_in_the_inherited_mask_reach_the_child() {
+    // glibc keeps its reserved signals 32 and 33 out of every mask it sets, posix_spawn's
+    // child's included: for a mask that holds them, pidone starts the command by fork and sets
+    // the mask with the raw syscall (os::spawn).
+    let launch = Launch::pidone()
+        .block_signal(32)
+        .block_signal(33)
+        .block_signal(libc::SIGUSR2);
+    let (s, out) = status(launch);
+    assert_eq!(hex(&s, "SigBlk"), mask(&[32, 33, libc::SIGUSR2]), "{out}");
+    assert_eq!(hex(&s, "SigCgt"), 0, "{out}");
+}
+
+#[test]
 fn inherited_signal_state_passes_through_when_not_pid1() {
     let launch = Launch::pidone()
         .not_pid1()
