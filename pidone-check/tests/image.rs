@@ -178,6 +178,22 @@ fn ready_tcp_connects_inside_a_container_without_network() {
 }
 
 #[test]
+fn ready_file_resolves_the_images_absolute_symlinks_in_the_container() {
+    // /links/ready -> /app/ready-now, which graceful creates once up: looked up on the host,
+    // the link leads nowhere and the run would end not ready.
+    let images = images();
+    let out = images.check(
+        "apps",
+        "--ready-file /links/ready --ready-timeout 20s --format json -- /usr/local/bin/pidone -- \
+         /app/graceful --port 0 --ready-file /app/ready-now",
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let run = json_run(&out);
+    assert!(run.contains("\"passed\":true"), "{out}");
+    assert!(json_number(run, "ready_ms") < 20_000, "{out}");
+}
+
+#[test]
 fn junit_has_a_case_per_run_and_per_finding() {
     let images = images();
     let out = images.check(
@@ -384,6 +400,7 @@ const IMAGES: &[(&str, &str)] = &[
         "FROM scratch\n\
          COPY pidone /usr/local/bin/pidone\n\
          COPY graceful ignore_term leaky slow_stop /app/\n\
+         COPY links /links\n\
          CMD [\"/app/ignore_term\"]\n",
     ),
     (
@@ -432,6 +449,9 @@ fn build_images() -> Images {
         );
         std::fs::copy(&from, context.join(to)).unwrap();
     }
+    // An absolute symlink, as images have them: it points into the container, not the host.
+    std::fs::create_dir_all(context.join("links")).unwrap();
+    std::os::unix::fs::symlink("/app/ready-now", context.join("links/ready")).unwrap();
     // A fresh prefix per build: a set being removed never shares a tag with a new one.
     static BUILDS: AtomicU32 = AtomicU32::new(0);
     let images = Images {

@@ -24,7 +24,7 @@ use audit::{Finding, ImageInfo, RunObservation};
 use observe::{Key, Watcher};
 use runtime::Runtime;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -181,13 +181,47 @@ impl InContainer<'_> {
     }
 }
 
+/// Whether `path` exists in the file system whose root is the directory `root`, following
+/// symlinks as a process chrooted there would. A plain `root.join(path)` would resolve an
+/// absolute symlink in the image (`/app/ready -> /run/app/ready`, common) against the host's
+/// `/`, and wrongly find or miss the file: `openat2`'s `RESOLVE_IN_ROOT` keeps every step,
+/// `..` and absolute targets included, under `root`. A kernel older than 5.6 (no `openat2`)
+/// gets the plain join.
+fn exists_in_root(root: &Path, path: &Path) -> bool {
+    use nix::errno::Errno;
+    use nix::fcntl::{OFlag, OpenHow, ResolveFlag, open, openat2};
+    use nix::sys::stat::Mode;
+
+    let inside = path.strip_prefix("/").unwrap_or(path);
+    let inside = if inside.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        inside
+    };
+    let Ok(dir) = open(
+        root,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        // The container is gone (or not ours to look into): nothing exists in it.
+        return false;
+    };
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    match openat2(&dir, inside, how) {
+        Ok(_) => true,
+        Err(Errno::ENOSYS) => root.join(inside).exists(),
+        // ENOENT, ENOTDIR, ELOOP, EACCES, or EAGAIN (a rename raced a `..`; the next poll
+        // asks again): not there, as `Path::exists` says on any error.
+        Err(_) => false,
+    }
+}
+
 impl World for InContainer<'_> {
     /// Through /proc/PID/root: the container's root file system as its PID 1 sees it.
     fn file_exists(&mut self, path: &Path) -> bool {
-        let inside = path.strip_prefix("/").unwrap_or(path);
-        PathBuf::from(format!("/proc/{}/root", self.pid))
-            .join(inside)
-            .exists()
+        exists_in_root(Path::new(&format!("/proc/{}/root", self.pid)), path)
     }
 
     /// From a thread that has joined the container's network namespace: no published port
@@ -422,4 +456,43 @@ fn run_once(rt: &Runtime, cfg: &ImageConfig, n: u32, cancel: &Cancel) -> RunObse
         o.max_zombies = watched.max_zombies;
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exists_in_root;
+    use std::os::unix::fs::symlink;
+    use std::path::Path;
+
+    /// A directory standing for a container's root: symlinks in it resolve inside it, as they
+    /// do for the container's processes, never on the host.
+    #[test]
+    fn ready_files_resolve_symlinks_inside_the_container_root() {
+        let root = std::env::temp_dir().join(format!("pidone-check-root-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("run/app")).unwrap();
+        std::fs::write(root.join("run/app/ready"), "").unwrap();
+        // Absolute, as images write them: /app/ready -> /run/app/ready.
+        std::fs::create_dir_all(root.join("app")).unwrap();
+        symlink("/run/app/ready", root.join("app/ready")).unwrap();
+        // A target that exists on the host only (the root itself, by its host path).
+        symlink(root.join("run/app/ready"), root.join("app/host-path")).unwrap();
+        // `..` past the root stays at the root.
+        symlink("../../../../../../run/app/ready", root.join("app/dotdot")).unwrap();
+        symlink("/nowhere", root.join("app/dangling")).unwrap();
+
+        let exists = |path: &str| exists_in_root(&root, Path::new(path));
+        assert!(exists("/run/app/ready"));
+        assert!(exists("/app/ready"), "absolute symlink, resolved in the root");
+        assert!(exists("/app/dotdot"));
+        assert!(exists("/"));
+        assert!(
+            !exists("/app/host-path"),
+            "the host's file is not the container's"
+        );
+        assert!(!exists("/app/dangling"));
+        assert!(!exists("/run/app/missing"));
+        assert!(!exists_in_root(&root.join("gone"), Path::new("/run/app/ready")));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
