@@ -296,6 +296,59 @@ fn sigterm_removes_the_container_at_once() {
 }
 
 #[test]
+fn sigterm_during_a_pull_stops_it_at_once() {
+    // A runtime whose pull never ends (a large image on a slow registry): the cancel must not
+    // wait for it, or the CI system kills pidone-check before it has cleaned up.
+    let dir = std::env::temp_dir().join(format!("pidone-check-pull-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = dir.join("podman");
+    std::fs::write(
+        &runtime,
+        "#!/bin/sh\n\
+         case \"$1\" in\n\
+         --version) echo 'podman version 4.3.1' ;;\n\
+         image) echo 'Error: no such image' >&2; exit 125 ;;\n\
+         pull) echo \"pulling as pid $$\" >&2; exec sleep 120 ;;\n\
+         *) echo \"Error: unexpected $1\" >&2; exit 125 ;;\n\
+         esac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let runtime = runtime.to_string_lossy();
+    let args = [
+        "--image",
+        "localhost/pidone-check-slow-pull:1",
+        "--pull",
+        "--runtime",
+        &runtime,
+    ];
+    let out = interrupt(&args, "pulling as pid", nix_signal("TERM"));
+    assert_eq!(out.code, 143, "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "pidone-check: {runtime} pull localhost/pidone-check-slow-pull:1 stopped: pidone-check was cancelled\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.stderr.contains("unexpected"),
+        "no container was started: {out}"
+    );
+    let pid = out
+        .stderr
+        .split("pulling as pid ")
+        .nth(1)
+        .and_then(|r| r.lines().next())
+        .unwrap();
+    assert!(
+        !std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with("sleep")),
+        "the pull is gone: {out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn sigterm_stops_the_application_in_process_mode() {
     let dir = std::env::temp_dir().join(format!("pidone-check-cancel-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -52,11 +52,11 @@ pub fn main(cfg: &ImageConfig) -> i32 {
     let Some(cancel) = crate::install_cancel() else {
         return EXIT_USAGE;
     };
-    let info = match image_info(&rt, cfg) {
+    let info = match image_info(&rt, cfg, &cancel) {
         Ok(info) => info,
         Err(e) => {
             say(&e);
-            return EXIT_USAGE;
+            return cancel.signal().map_or(EXIT_USAGE, crate::cancelled_exit);
         }
     };
     if cfg.ready.health && !info.healthcheck {
@@ -109,11 +109,11 @@ pub fn main(cfg: &ImageConfig) -> i32 {
 }
 
 /// The image's configuration; never pulls unless `--pull` was given.
-fn image_info(rt: &Runtime, cfg: &ImageConfig) -> Result<ImageInfo, String> {
+fn image_info(rt: &Runtime, cfg: &ImageConfig, cancel: &Cancel) -> Result<ImageInfo, String> {
     let json = match rt.inspect_image(&cfg.image)? {
         Some(json) => json,
         None if cfg.pull => {
-            rt.pull(&cfg.image)?;
+            rt.pull(&cfg.image, cancel)?;
             rt.inspect_image(&cfg.image)?
                 .ok_or_else(|| format!("image '{}' is still not present after the pull", cfg.image))?
         }
@@ -304,6 +304,11 @@ fn run_once(rt: &Runtime, cfg: &ImageConfig, n: u32, cancel: &Cancel) -> RunObse
     let mut o = RunObservation::default();
     let name = container_name(n);
     let start = Instant::now();
+    if let Some(sig) = cancel.signal() {
+        // Cancelled before this run began (during the image's inspection, or between runs).
+        o.cancelled = Some(sig);
+        return o;
+    }
     // Not interrupted by a signal: a half-created container is harder to remove.
     let started = rt.run(&name, cfg);
     let _container = Container {

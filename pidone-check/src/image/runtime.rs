@@ -3,6 +3,7 @@
 //! Only `image inspect`, `pull` (on request), `run -d`, `inspect`, `logs`, `healthcheck run`
 //! (podman), `stop` and `rm` are used, so one code path serves both runtimes.
 
+use crate::cancel::Cancel;
 use crate::options::ImageConfig;
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
@@ -15,6 +16,11 @@ use std::time::{Duration, Instant};
 
 /// How long a runtime command other than `stop` may take before it counts as hung.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often a pull is checked for its end (a cancel wakes the wait at once).
+const PULL_POLL: Duration = Duration::from_millis(100);
+/// How long a cancelled pull may clean up after SIGTERM: CI systems kill a cancelled job
+/// about 10 s after asking it to stop (GitHub Actions: SIGINT, 7.5 s, SIGTERM, 2.5 s, SIGKILL).
+const PULL_STOP_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug)]
 pub struct Runtime {
@@ -170,18 +176,37 @@ impl Runtime {
         ))
     }
 
-    /// `pull IMAGE` (only with --pull); its progress goes to pidone-check's stderr.
-    pub fn pull(&self, image: &str) -> Result<(), String> {
-        let status = self
+    /// `pull IMAGE` (only with --pull); its progress goes to pidone-check's stderr. A pull
+    /// can take minutes, longer than a CI job's cancel waits before it kills: a cancel stops
+    /// it (SIGTERM, so the runtime cleans up its partial layers; SIGKILL after
+    /// [`PULL_STOP_WAIT`]) and returns at once.
+    pub fn pull(&self, image: &str, cancel: &Cancel) -> Result<(), String> {
+        let mut child = self
             .command(&["pull", image])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
-            .status()
+            .spawn()
             .map_err(|e| format!("cannot run {}: {}", self.program.display(), io_text(&e)))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("{} pull {image} failed ({status})", self.name))
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) => return Err(format!("{} pull {image} failed ({status})", self.name)),
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(format!(
+                        "{} pull {image}: cannot wait for it: {}",
+                        self.name,
+                        io_text(&e)
+                    ));
+                }
+            }
+            if cancel.sleep(PULL_POLL) {
+                stop(&mut child, PULL_STOP_WAIT);
+                return Err(format!(
+                    "{} pull {image} stopped: pidone-check was cancelled",
+                    self.name
+                ));
+            }
         }
     }
 
@@ -324,6 +349,23 @@ pub fn finish(mut child: Child, timeout: Duration) -> Output {
         stdout: out.and_then(|t| t.join().ok()).unwrap_or_default(),
         stderr: err.and_then(|t| t.join().ok()).unwrap_or_default(),
     }
+}
+
+/// SIGTERM to a child of ours, then SIGKILL if it is still there after `wait`; reaps it.
+/// (Its pid can not be reused before the reap.)
+fn stop(child: &mut Child, wait: Duration) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The container's state, from `inspect`.
