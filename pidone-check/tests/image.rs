@@ -296,6 +296,45 @@ fn sigterm_removes_the_container_at_once() {
 }
 
 #[test]
+fn a_runtime_whose_pids_are_not_in_this_proc_is_a_setup_error() {
+    // podman, but `inspect` reports the pid as a runtime on another machine (a remote
+    // DOCKER_HOST, docker-in-docker) would: one that names some other process here (pid 1).
+    let images = images();
+    let dir = std::env::temp_dir().join(format!("pidone-check-remote-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = dir.join("remote-podman");
+    std::fs::write(
+        &runtime,
+        "#!/bin/sh\n\
+         if [ \"$1\" = inspect ] && [ \"$2\" = --format ]; then\n\
+           out=$(podman \"$@\") || exit $?\n\
+           set -- $out\n\
+           echo \"1 $2 $3\"\n\
+           exit 0\n\
+         fi\n\
+         exec podman \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = images.check(
+        "apps",
+        &format!("--runtime {} --ready-after 100ms", runtime.display()),
+    );
+    assert_eq!(out.code, 2, "{out}");
+    assert_eq!(out.stdout, "", "{out}");
+    assert!(
+        out.stderr.ends_with(
+            "pidone-check: the runtime says the container's PID 1 is pid 1, which is not a container's PID 1 in this \
+             machine's /proc: pidone-check --image must run where the containers run (not with a remote \
+             DOCKER_HOST or CONTAINER_HOST, docker-in-docker, or from a container without --pid=host)\n"
+        ),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn sigterm_during_a_pull_stops_it_at_once() {
     // A runtime whose pull never ends (a large image on a slow registry): the cancel must not
     // wait for it, or the CI system kills pidone-check before it has cleaned up.

@@ -101,6 +101,9 @@ pub struct RunObservation {
     pub max_zombies: u32,
     /// pidone-check itself got this signal and removed the container.
     pub cancelled: Option<Signal>,
+    /// The run could not be watched from here at all (the container's processes are not in
+    /// this /proc): a setup error, not a finding about the image.
+    pub setup_error: Option<String>,
 }
 
 /// The init systems SPEC §6b names, and podman's `--init` (catatonit, bind-mounted as

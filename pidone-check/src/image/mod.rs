@@ -72,6 +72,10 @@ pub fn main(cfg: &ImageConfig) -> i32 {
     let mut runs: Vec<RunObservation> = Vec::new();
     for n in 1..=cfg.repeat {
         let o = run_once(&rt, cfg, n, &cancel);
+        if let Some(e) = &o.setup_error {
+            say(e);
+            return EXIT_USAGE;
+        }
         say(&format!(
             "run {n}/{}: {}",
             cfg.repeat,
@@ -331,6 +335,22 @@ fn run_once(rt: &Runtime, cfg: &ImageConfig, n: u32, cancel: &Cancel) -> RunObse
         }
     };
     let root = (state.pid > 0).then(|| observe::root(state.pid)).flatten();
+    // The runtime's pid must name the container's PID 1 here. From a runtime on another
+    // machine or in another PID namespace it names some other process, or none, and every
+    // observation would be wrong.
+    let foreign = match &root {
+        Some(r) => observe::is_namespace_init(r.pid) == Some(false),
+        None => true,
+    };
+    if foreign && state.running && rt.state(&name).is_ok_and(|s| s.running && s.pid == state.pid) {
+        o.setup_error = Some(format!(
+            "the runtime says the container's PID 1 is pid {}, which is not a container's PID 1 in this \
+             machine's /proc: pidone-check --image must run where the containers run (not with a remote \
+             DOCKER_HOST or CONTAINER_HOST, docker-in-docker, or from a container without --pid=host)",
+            state.pid
+        ));
+        return o;
+    }
     let Some(root) = root else {
         // Gone before we could look: it exited at once.
         o.exited_early = true;

@@ -62,6 +62,21 @@ pub fn root(pid: i32) -> Option<ProcEntry> {
     procfs::read_stat(pid).ok()
 }
 
+/// Whether `pid` is the first process of a PID namespace below the one pidone-check sees
+/// /proc from, as a container's PID 1 is: its `NSpid` line (pids from the outermost namespace
+/// in, kernel 4.1+) has two or more entries, the last 1. None when that cannot be read.
+pub fn is_namespace_init(pid: i32) -> Option<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    nspid_is_namespace_init(&status)
+}
+
+/// [`is_namespace_init`] on the text of a `status` file (pure).
+fn nspid_is_namespace_init(status: &str) -> Option<bool> {
+    let line = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    let pids: Vec<&str> = line.split_whitespace().collect();
+    Some(pids.len() >= 2 && pids.last() == Some(&"1"))
+}
+
 /// The children of `pid`, from every one of its threads.
 fn children(pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
@@ -185,6 +200,25 @@ mod tests {
         assert!(
             sample((me.pid, me.start_time + 1)).is_none(),
             "another start time: gone"
+        );
+    }
+
+    #[test]
+    fn a_containers_pid_1_is_the_init_of_a_namespace_below() {
+        let status = |nspid: &str| format!("Name:\tpidone\nTgid:\t4242\nNSpid:{nspid}\nPPid:\t1\n");
+        assert_eq!(nspid_is_namespace_init(&status("\t4242\t1")), Some(true));
+        assert_eq!(nspid_is_namespace_init(&status("\t4242\t77\t1")), Some(true));
+        // The host's own PID 1 (or any process of the host's namespace).
+        assert_eq!(nspid_is_namespace_init(&status("\t1")), Some(false));
+        assert_eq!(nspid_is_namespace_init(&status("\t4242")), Some(false));
+        // A process inside a container, not its first.
+        assert_eq!(nspid_is_namespace_init(&status("\t4243\t2")), Some(false));
+        assert_eq!(nspid_is_namespace_init("Name:\told-kernel\n"), None);
+        let me = std::process::id() as i32;
+        assert_eq!(
+            is_namespace_init(me),
+            Some(false),
+            "the test itself is no container init"
         );
     }
 }
