@@ -3,7 +3,7 @@
 # namespace, with "no init" measured in the same run (see BENCHMARKS.md for what each number
 # means and the recorded results).
 #
-#   bench/run.sh            the whole table (about 5 minutes), Markdown on stdout
+#   bench/run.sh            the whole table (about 20 minutes), Markdown on stdout
 #   bench/run.sh --smoke    under a minute; exits 1 only on a gross regression of pidone:
 #                           any idle wake-up, a binary over twice bench/baseline.env's size,
 #                           idle RSS over the 1 MiB budget, zombies left after reaping.
