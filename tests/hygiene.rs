@@ -137,6 +137,19 @@ fn glibc_reserved_signals_in_the_inherited_mask_reach_the_child() {
 }
 
 #[test]
+fn pidone_takes_a_longer_scheduler_slice_and_the_child_keeps_its_own() {
+    // os::sched: a slice longer than the default lets the child pidone signals preempt it.
+    // Set after the child started: the child must not inherit it.
+    let (s, out) = status(Launch::pidone());
+    if s["slice"] == "0" {
+        eprintln!("skipped: this kernel reports no slice (custom slices need Linux 6.12)");
+        return;
+    }
+    assert_eq!(s["slice1"], "10000000", "pidone's slice: {out}");
+    assert_ne!(s["slice"], s["slice1"], "the child's slice is the default: {out}");
+}
+
+#[test]
 fn inherited_signal_state_passes_through_when_not_pid1() {
     let launch = Launch::pidone()
         .not_pid1()

@@ -61,6 +61,12 @@ pub fn supervise(config: &Config) -> io::Result<ExitReport> {
         log::debug!("chdir / failed: {}", err.desc());
     }
 
+    if let Err(err) = super::sched::prefer_the_child() {
+        log::debug!(
+            "could not lengthen pidone's scheduler slice: {}",
+            error_text(&err)
+        );
+    }
     let mut sup = Supervisor::new(config, child.pid);
     if let Some(failure) = child.failure {
         write_stderr(format!("pidone: {}\n", failure.message(&config.command[0])).as_bytes());

@@ -10,6 +10,7 @@ pub mod driver;
 pub mod events;
 pub mod procfs;
 pub mod reaper;
+pub mod sched;
 pub mod shutdown;
 pub mod signals;
 pub mod spawn;

@@ -504,6 +504,11 @@ fn status() -> ! {
             readlink(&format!("/proc/{}/cwd", libc::getppid()))
         ));
     }
+    // The scheduler slice (EEVDF, Linux 6.12+ report it as sched_runtime; 0 before): the
+    // child's own, and its init's (pid 1 when pidone is PID 1).
+    for (key, pid) in [("slice", 0), ("slice1", 1)] {
+        text.push_str(&format!("{key}={}\n", sched_slice(pid)));
+    }
     let proc_status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     for line in proc_status.lines() {
         for key in ["SigBlk", "SigIgn", "SigCgt"] {
@@ -514,6 +519,19 @@ fn status() -> ! {
     }
     out(&text);
     exit(0)
+}
+
+/// `sched_getattr(pid)`'s `sched_runtime` (a normal task's slice in ns), or "error:...".
+fn sched_slice(pid: libc::pid_t) -> String {
+    let size = std::mem::size_of::<libc::sched_attr>() as u32;
+    // SAFETY: sched_attr is plain data; all zeroes is a valid value.
+    let mut attr: libc::sched_attr = unsafe { std::mem::zeroed() };
+    // SAFETY: `attr` is a live sched_attr of `size` bytes.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_getattr, pid, &raw mut attr, size, 0) };
+    if ret != 0 {
+        return format!("error:{}", std::io::Error::last_os_error());
+    }
+    attr.sched_runtime.to_string()
 }
 
 /// Double-forks: runs `f` in a grandchild whose parent has exited (an orphan). The caller
