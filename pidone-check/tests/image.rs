@@ -300,12 +300,8 @@ fn a_runtime_whose_pids_are_not_in_this_proc_is_a_setup_error() {
     // podman, but `inspect` reports the pid as a runtime on another machine (a remote
     // DOCKER_HOST, docker-in-docker) would: one that names some other process here (pid 1).
     let images = images();
-    let dir = std::env::temp_dir().join(format!("pidone-check-remote-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let runtime = dir.join("remote-podman");
-    std::fs::write(
-        &runtime,
+    let runtime = FakeRuntime::new(
+        "remote-podman",
         "#!/bin/sh\n\
          if [ \"$1\" = inspect ] && [ \"$2\" = --format ]; then\n\
            out=$(podman \"$@\") || exit $?\n\
@@ -314,12 +310,10 @@ fn a_runtime_whose_pids_are_not_in_this_proc_is_a_setup_error() {
            exit 0\n\
          fi\n\
          exec podman \"$@\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    );
     let out = images.check(
         "apps",
-        &format!("--runtime {} --ready-after 100ms", runtime.display()),
+        &format!("--runtime {} --ready-after 100ms", runtime.path.display()),
     );
     assert_eq!(out.code, 2, "{out}");
     assert_eq!(out.stdout, "", "{out}");
@@ -331,19 +325,14 @@ fn a_runtime_whose_pids_are_not_in_this_proc_is_a_setup_error() {
         ),
         "{out}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn sigterm_during_a_pull_stops_it_at_once() {
     // A runtime whose pull never ends (a large image on a slow registry): the cancel must not
     // wait for it, or the CI system kills pidone-check before it has cleaned up.
-    let dir = std::env::temp_dir().join(format!("pidone-check-pull-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let runtime = dir.join("podman");
-    std::fs::write(
-        &runtime,
+    let fake = FakeRuntime::new(
+        "podman",
         "#!/bin/sh\n\
          case \"$1\" in\n\
          --version) echo 'podman version 4.3.1' ;;\n\
@@ -351,10 +340,8 @@ fn sigterm_during_a_pull_stops_it_at_once() {
          pull) echo \"pulling as pid $$\" >&2; exec sleep 120 ;;\n\
          *) echo \"Error: unexpected $1\" >&2; exit 125 ;;\n\
          esac\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&runtime, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let runtime = runtime.to_string_lossy();
+    );
+    let runtime = fake.path.to_string_lossy();
     let args = [
         "--image",
         "localhost/pidone-check-slow-pull:1",
@@ -384,7 +371,6 @@ fn sigterm_during_a_pull_stops_it_at_once() {
         !std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with("sleep")),
         "the pull is gone: {out}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -576,6 +562,37 @@ fn build_images() -> Images {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/// An executable script standing in for the runtime, in a directory of its own that goes
+/// with it.
+struct FakeRuntime {
+    path: PathBuf,
+}
+
+impl FakeRuntime {
+    fn new(name: &str, script: &str) -> FakeRuntime {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "pidone-check-fake-runtime-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        FakeRuntime { path }
+    }
+}
+
+impl Drop for FakeRuntime {
+    fn drop(&mut self) {
+        if let Some(dir) = self.path.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
 
 /// This repository's podman configuration (runc, cgroupfs, no network, ulimits).
 fn containers_conf() -> PathBuf {
