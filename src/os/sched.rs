@@ -14,8 +14,9 @@
 //! value), and so is its latency when it is the only runnable task on its CPU, which is how
 //! it usually wakes. See BENCHMARKS.md, "Cold signal latency", fourth pass.
 //!
-//! Set after the child is started, so the child does not inherit it. Older kernels ignore the
-//! slice of a normal task; a refusal (seccomp, EPERM) changes nothing else.
+//! Set after the child is started, so the child does not inherit it. Kernels before 6.12
+//! ignore the slice of a normal task; a refusal (EINVAL, or EPERM from a seccomp profile) only
+//! leaves the default slice, with a debug line.
 
 use super::last_error;
 use std::io;
