@@ -14,7 +14,12 @@ const T: Duration = Duration::from_secs(20);
 
 /// `testkit status` output as a map.
 fn status(launch: Launch) -> (HashMap<String, String>, Outcome) {
-    let out = launch.arg("--").arg(testkit()).arg("status").run(T);
+    status_with(launch, &[])
+}
+
+/// `testkit status ARGS...` output as a map.
+fn status_with(launch: Launch, args: &[&str]) -> (HashMap<String, String>, Outcome) {
+    let out = launch.arg("--").arg(testkit()).arg("status").args(args).run(T);
     out.assert_code(0);
     let map = out
         .stdout
@@ -140,7 +145,7 @@ fn glibc_reserved_signals_in_the_inherited_mask_reach_the_child() {
 fn pidone_takes_a_longer_scheduler_slice_and_the_child_keeps_its_own() {
     // os::sched: a slice longer than the default lets the child pidone signals preempt it.
     // Set after the child started: the child must not inherit it.
-    let (s, out) = status(Launch::pidone());
+    let (s, out) = status_with(Launch::pidone(), &["--await-init-slice"]);
     if s["slice"] == "0" {
         eprintln!("skipped: this kernel reports no slice (custom slices need Linux 6.12)");
         return;

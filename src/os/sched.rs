@@ -27,8 +27,9 @@ use std::io;
 const SLICE_NS: u64 = 10_000_000;
 
 /// `sched_setattr(2)` for the calling thread: its own policy, nice value and flags, with
-/// [`SLICE_NS`] as its slice (`sched_runtime`). Left alone under a real-time or deadline
-/// policy, where the slice means something else.
+/// [`SLICE_NS`] as its slice (`sched_runtime`). Left alone under SCHED_IDLE, a real-time or a
+/// deadline policy. (A `renice` of pidone between the read and the write would be undone; it
+/// runs once, at start-up, a few microseconds apart.)
 pub fn prefer_the_child() -> io::Result<()> {
     let size = std::mem::size_of::<libc::sched_attr>() as u32;
     // SAFETY: sched_attr is plain data; all zeroes is a valid value.

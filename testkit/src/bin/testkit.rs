@@ -14,7 +14,7 @@
 //! testkit sleep [--ready FILE]           sleeps until a signal kills it (default dispositions)
 //! testkit exit N                         exits N
 //! testkit kill-self SIG                  dies from SIG
-//! testkit status                         prints what it inherited: key=value lines
+//! testkit status [--await-init-slice]     prints what it inherited: key=value lines
 //! testkit orphans N [--timeout SECS]     double-forks N processes that exit at once (zombies
 //!     for the reaper), waits until they have all exited and no zombie is left in /proc, then
 //!     prints "zombies=0" and exits 0; after --timeout (default 20) prints "zombies=K PIDS" and exits 1
@@ -69,7 +69,7 @@ pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
                 .unwrap_or_else(|| die("exit N")),
         ),
         "kill-self" => kill_self(rest),
-        "status" => status(),
+        "status" => status(rest.first().is_some_and(|a| a == "--await-init-slice")),
         "orphans" => orphans(rest),
         "orphan-ppid" => orphan_ppid(rest),
         "zombie" => zombie(),
@@ -454,7 +454,7 @@ fn readlink(path: &str) -> String {
     std::fs::read_link(path).map_or_else(|e| format!("error:{e}"), |p| p.to_string_lossy().into_owned())
 }
 
-fn status() -> ! {
+fn status(await_init_slice: bool) -> ! {
     let mut text = String::new();
     // List fds first, through a directory stream whose own fd we can leave out.
     // SAFETY: opendir/readdir/closedir on a valid path; entries are read before the next call.
@@ -506,9 +506,16 @@ fn status() -> ! {
     }
     // The scheduler slice (EEVDF, Linux 6.12+ report it as sched_runtime; 0 before): the
     // child's own, and its init's (pid 1 when pidone is PID 1).
-    for (key, pid) in [("slice", 0), ("slice1", 1)] {
-        text.push_str(&format!("{key}={}\n", sched_slice(pid)));
+    let own = sched_slice(0);
+    let mut init = sched_slice(1);
+    // pidone sets its slice just after the child has started, so the child can look first:
+    // with --await-init-slice, give it up to 2 s to differ from the child's own.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while await_init_slice && init == own && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        init = sched_slice(1);
     }
+    text.push_str(&format!("slice={own}\nslice1={init}\n"));
     let proc_status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     for line in proc_status.lines() {
         for key in ["SigBlk", "SigIgn", "SigCgt"] {
