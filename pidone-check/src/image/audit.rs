@@ -101,6 +101,8 @@ pub struct RunObservation {
     pub max_zombies: u32,
     /// pidone-check itself got this signal and removed the container.
     pub cancelled: Option<Signal>,
+    /// The runtime was asked to create the container (false: cancelled before that).
+    pub run_started: bool,
     /// The run could not be watched from here at all (the container's processes are not in
     /// this /proc): a setup error, not a finding about the image.
     pub setup_error: Option<String>,

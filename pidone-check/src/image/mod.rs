@@ -132,6 +132,16 @@ fn image_info(rt: &Runtime, cfg: &ImageConfig, cancel: &Cancel) -> Result<ImageI
         .map_err(|e| format!("cannot read the configuration of image '{}': {e}", cfg.image))
 }
 
+/// The setup error for a container PID 1 this machine's /proc does not show as one.
+fn foreign_pid(pid: i32) -> String {
+    format!(
+        "the runtime says the container's PID 1 is pid {pid}, which this machine's /proc does not show \
+         as a container's PID 1: pidone-check --image must run where the containers run and see their \
+         processes (not with a remote DOCKER_HOST or CONTAINER_HOST, docker-in-docker, from a container \
+         without --pid=host, or with /proc mounted hidepid)"
+    )
+}
+
 /// Removes the container when dropped, whatever happened.
 struct Container<'a> {
     rt: &'a Runtime,
@@ -189,8 +199,7 @@ impl InContainer<'_> {
 /// symlinks as a process chrooted there would. A plain `root.join(path)` would resolve an
 /// absolute symlink in the image (`/app/ready -> /run/app/ready`, common) against the host's
 /// `/`, and wrongly find or miss the file: `openat2`'s `RESOLVE_IN_ROOT` keeps every step,
-/// `..` and absolute targets included, under `root`. A kernel older than 5.6 (no `openat2`)
-/// gets the plain join.
+/// `..` and absolute targets included, under `root`. Without `openat2` it is the plain join.
 fn exists_in_root(root: &Path, path: &Path) -> bool {
     use nix::errno::Errno;
     use nix::fcntl::{OFlag, OpenHow, ResolveFlag, open, openat2};
@@ -215,7 +224,9 @@ fn exists_in_root(root: &Path, path: &Path) -> bool {
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     match openat2(&dir, inside, how) {
         Ok(_) => true,
-        Err(Errno::ENOSYS) => root.join(inside).exists(),
+        // No openat2: a kernel before 5.6, or a seccomp profile that predates it (Docker's
+        // answered EPERM before 20.10).
+        Err(Errno::ENOSYS | Errno::EPERM) => root.join(inside).exists(),
         // ENOENT, ENOTDIR, ELOOP, EACCES, or EAGAIN (a rename raced a `..`; the next poll
         // asks again): not there, as `Path::exists` says on any error.
         Err(_) => false,
@@ -314,6 +325,7 @@ fn run_once(rt: &Runtime, cfg: &ImageConfig, n: u32, cancel: &Cancel) -> RunObse
         return o;
     }
     // Not interrupted by a signal: a half-created container is harder to remove.
+    o.run_started = true;
     let started = rt.run(&name, cfg);
     let _container = Container {
         rt,
@@ -338,25 +350,23 @@ fn run_once(rt: &Runtime, cfg: &ImageConfig, n: u32, cancel: &Cancel) -> RunObse
     // The runtime's pid must name the container's PID 1 here. From a runtime on another
     // machine or in another PID namespace it names some other process, or none, and every
     // observation would be wrong.
-    let foreign = match &root {
-        Some(r) => observe::is_namespace_init(r.pid) == Some(false),
-        None => true,
+    let still_running = || rt.state(&name).is_ok_and(|s| s.running && s.pid == state.pid);
+    let Some(root) = root else {
+        // Gone before we could look: it exited at once (the runtime may say "running" for a
+        // moment after, until it has handled the exit), or the pid is not one of ours.
+        let code = exit_code(rt, &name);
+        if code.is_none() && state.running && still_running() {
+            o.setup_error = Some(foreign_pid(state.pid));
+            return o;
+        }
+        o.exited_early = true;
+        o.exit_code = code;
+        return o;
     };
-    if foreign && state.running && rt.state(&name).is_ok_and(|s| s.running && s.pid == state.pid) {
-        o.setup_error = Some(format!(
-            "the runtime says the container's PID 1 is pid {}, which is not a container's PID 1 in this \
-             machine's /proc: pidone-check --image must run where the containers run (not with a remote \
-             DOCKER_HOST or CONTAINER_HOST, docker-in-docker, or from a container without --pid=host)",
-            state.pid
-        ));
+    if observe::is_namespace_init(root.pid) == Some(false) && still_running() {
+        o.setup_error = Some(foreign_pid(state.pid));
         return o;
     }
-    let Some(root) = root else {
-        // Gone before we could look: it exited at once.
-        o.exited_early = true;
-        o.exit_code = exit_code(rt, &name);
-        return o;
-    };
     let key: Key = (root.pid, root.start_time);
     o.pid1 = Some(root.comm.clone());
     let watcher = Watcher::start(key).ok();

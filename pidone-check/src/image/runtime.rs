@@ -179,8 +179,12 @@ impl Runtime {
     /// `pull IMAGE` (only with --pull); its progress goes to pidone-check's stderr. A pull
     /// can take minutes, longer than a CI job's cancel waits before it kills: a cancel stops
     /// it (SIGTERM, so the runtime cleans up its partial layers; SIGKILL after
-    /// [`PULL_STOP_WAIT`]) and returns at once.
+    /// [`PULL_STOP_WAIT`]) and returns as soon as it is gone.
     pub fn pull(&self, image: &str, cancel: &Cancel) -> Result<(), String> {
+        let stopped = || format!("{} pull {image} stopped: pidone-check was cancelled", self.name);
+        if cancel.is_cancelled() {
+            return Err(stopped());
+        }
         let mut child = self
             .command(&["pull", image])
             .stdout(Stdio::null())
@@ -202,10 +206,7 @@ impl Runtime {
             }
             if cancel.sleep(PULL_POLL) {
                 stop(&mut child, PULL_STOP_WAIT);
-                return Err(format!(
-                    "{} pull {image} stopped: pidone-check was cancelled",
-                    self.name
-                ));
+                return Err(stopped());
             }
         }
     }

@@ -40,6 +40,9 @@ fn passed(ctx: &Context, findings: &[Finding]) -> bool {
 /// "ready in 612ms; stopped in 2.41s; exit code 137 (killed by the runtime); PID 1 ignore_term (not an init); processes 1; zombies 0"
 pub fn summary(o: &RunObservation, runtime_timeout: Duration) -> String {
     if let Some(sig) = o.cancelled {
+        if !o.run_started {
+            return format!("cancelled by {sig} before the container was started");
+        }
         return format!("cancelled by {sig}: the container was removed at once");
     }
     if let Some(m) = &o.start_error {
