@@ -333,22 +333,28 @@ pub fn finish(mut child: Child, timeout: Duration) -> Output {
     };
     let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
+    let status = wait_or_kill(&mut child, timeout);
     Output {
         status,
         stdout: out.and_then(|t| t.join().ok()).unwrap_or_default(),
         stderr: err.and_then(|t| t.join().ok()).unwrap_or_default(),
+    }
+}
+
+/// Waits for a child of ours up to `timeout`, then SIGKILLs it; reaps it either way. None:
+/// it had to be killed (or could not be waited for).
+fn wait_or_kill(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return Some(s),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
     }
 }
 
@@ -358,15 +364,7 @@ fn stop(child: &mut Child, wait: Duration) {
     if let Ok(pid) = i32::try_from(child.id()) {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
     }
-    let deadline = Instant::now() + wait;
-    while Instant::now() < deadline {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    wait_or_kill(child, wait);
 }
 
 /// The container's state, from `inspect`.
